@@ -1,0 +1,58 @@
+# Toro Assistant — every task a developer runs. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install lock run test test-unit test-integration test-workflow lint fmt bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	@echo "==> Creating $(VENV) and installing pinned packages (requirements.lock)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	@$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	@$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+install: $(STAMP) ## Create .venv and install everything (once; again when pins change)
+
+lock: ## Re-resolve requirements.lock from pyproject.toml
+	@test -x $(BIN)/uv || (test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); $(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)")
+	$(BIN)/uv pip compile pyproject.toml --extra local --extra dev --python-version 3.11 -q -o requirements.lock
+
+run: $(STAMP) ## Run the embedded AWS runtime locally (no AWS account needed)
+	$(BIN)/python -m local.runtime
+
+lint: $(STAMP) ## ruff (lint + format check) and mypy (strict)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: $(STAMP) ## Format and autofix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint ## Lint, then every test layer
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP) ## Unit tests only (pure logic, no AWS)
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: $(STAMP) ## Handlers against moto
+	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+test-workflow: $(STAMP) ## The real state machine in the embedded runtime
+	$(BIN)/pytest tests/workflow $(PYTEST_ARGS)
+
+bench: $(STAMP) ## Measure one execution's latency in the embedded runtime
+	$(BIN)/python -m bench.workflow_latency
+
+clean: ## Remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,111 @@
+"""One exception hierarchy for the whole system.
+
+Step Functions matches a failed Lambda task by the ``errorType`` the runtime reports, which is the
+class name of the exception a handler raised. The ASL therefore lists these class names: a rename
+here is a rename there (``tests/unit/test_asl.py`` checks that every name the ASL uses exists).
+"""
+
+from __future__ import annotations
+
+
+class ToroError(Exception):
+    """Base of every error the system raises on purpose."""
+
+    code: str = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class InvalidEvent(ToroError):
+    """An event or task payload does not have the shape the handler expects."""
+
+    code = "invalid_event"
+
+
+class InvalidQuestion(ToroError):
+    """The question text cannot be answered as written (empty, too long, flagged...)."""
+
+    code = "invalid_question"
+
+
+class QuestionNotFound(ToroError):
+    code = "question_not_found"
+
+
+class IllegalTransition(ToroError):
+    """A lifecycle change the current status does not allow (a duplicate or a race lost)."""
+
+    code = "illegal_transition"
+
+    def __init__(self, message: str, *, current: str | None = None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+class LLMError(ToroError):
+    """Base for every failure talking to the language model."""
+
+    code = "llm_error"
+
+
+class RetryableLLMError(LLMError):
+    """Worth trying again later: the workflow's Retry policy lists these class names."""
+
+
+class LLMRateLimited(RetryableLLMError):
+    code = "llm_rate_limited"
+
+
+class LLMTimeout(RetryableLLMError):
+    code = "llm_timeout"
+
+
+class LLMUnavailable(RetryableLLMError):
+    code = "llm_unavailable"
+
+
+class CompletionInProgress(RetryableLLMError):
+    """Another invocation is computing the completion for the same question right now."""
+
+    code = "completion_in_progress"
+
+
+class FatalLLMError(LLMError):
+    """Trying again cannot help: the workflow fails the question at once."""
+
+
+class LLMAuthError(FatalLLMError):
+    code = "llm_auth_error"
+
+
+class LLMQuotaExceeded(FatalLLMError):
+    code = "llm_quota_exceeded"
+
+
+class LLMBadRequest(FatalLLMError):
+    code = "llm_bad_request"
+
+
+RETRYABLE_LLM_ERRORS: tuple[type[RetryableLLMError], ...] = (
+    LLMRateLimited,
+    LLMTimeout,
+    LLMUnavailable,
+    CompletionInProgress,
+)
+FATAL_LLM_ERRORS: tuple[type[FatalLLMError], ...] = (LLMAuthError, LLMQuotaExceeded, LLMBadRequest)
+
+
+class DependencyUnavailable(ToroError):
+    """An AWS service failed in a way worth retrying (throttling, 5xx, connection)."""
+
+    code = "dependency_unavailable"
+
+
+class DependencyError(ToroError):
+    """An AWS service refused the call for good (permissions, missing resource, bad request)."""
+
+    code = "dependency_error"

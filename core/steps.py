@@ -1,0 +1,252 @@
+"""What each step of the question workflow does; handlers parse an event and call one of these."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from core import clients, settings
+from core.errors import CompletionInProgress, IllegalTransition, InvalidQuestion
+from core.llm import get_llm_client, moderation_enabled
+from core.messaging import Publisher
+from core.models import (
+    AnswerReady,
+    Completion,
+    Notification,
+    Outcome,
+    PersistAnswerTask,
+    Published,
+    PublishNotificationTask,
+    QuestionRef,
+    QuestionStatus,
+    RecordFailureTask,
+    ValidateTask,
+    ValidationResult,
+    WorkflowStarted,
+)
+from core.observability import MetricUnit, logger, metrics
+from core.repository import NotificationRepository, QuestionRepository
+from core.settings import get_settings
+from core.validation import clean_question
+from core.workflow import WorkflowStarter
+
+IDEMPOTENCY_PK = "IDEMPOTENCY#call_openai"
+_MAX_ERROR_MESSAGE = 1000
+
+
+def start_question_workflow(ref: QuestionRef) -> WorkflowStarted:
+    started = WorkflowStarter().start(ref)
+    if started.already_started:
+        logger.info("Workflow already started", extra={"execution_arn": started.execution_arn})
+        metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=1)
+    else:
+        logger.info("Workflow started", extra={"execution_arn": started.execution_arn})
+        metrics.add_metric(name="WorkflowsStarted", unit=MetricUnit.Count, value=1)
+    return started
+
+
+def validate_question(task: ValidateTask) -> ValidationResult:
+    """Check the stored question and move it to processing; InvalidQuestion when it fails."""
+    ref = task
+    repository = QuestionRepository()
+    question = repository.get(ref.user_id, ref.question_id)
+    if question.status is QuestionStatus.PROCESSING:
+        # A retried task: the first attempt already validated it.
+        return ValidationResult(
+            question_id=question.question_id,
+            status=question.status,
+            chars=len(question.text),
+            moderated=False,
+        )
+    text = clean_question(question.text, max_chars=get_settings().question_max_chars)
+    moderated = moderation_enabled()
+    if moderated and get_llm_client().is_flagged(text):
+        raise InvalidQuestion(
+            "The question was flagged by content moderation.", code="question_flagged"
+        )
+    updated = repository.transition(
+        ref.user_id, ref.question_id, QuestionStatus.PROCESSING, execution_arn=task.execution_arn
+    )
+    metrics.add_metric(name="QuestionsValidated", unit=MetricUnit.Count, value=1)
+    return ValidationResult(
+        question_id=updated.question_id, status=updated.status, chars=len(text), moderated=moderated
+    )
+
+
+def answer_question(ref: QuestionRef, lambda_context: LambdaContext | None = None) -> Completion:
+    """Ask the model; at most one paid completion per question, however often this runs."""
+    complete = _idempotent_completion()
+    if lambda_context is not None:
+        _idempotency_config().register_lambda_context(lambda_context)
+    try:
+        result: dict[str, Any] = complete(request=ref.model_dump(mode="json"))
+    except IdempotencyAlreadyInProgressError as exc:
+        raise CompletionInProgress(
+            f"A completion for question {ref.question_id} is already in progress."
+        ) from exc
+    return Completion.model_validate(result)
+
+
+def _complete(request: dict[str, Any]) -> dict[str, Any]:
+    ref = QuestionRef.model_validate(request)
+    question = QuestionRepository().get(ref.user_id, ref.question_id)
+    completion = get_llm_client().complete(question.text)
+    metrics.add_metric(name="LLMLatency", unit=MetricUnit.Milliseconds, value=completion.latency_ms)
+    metrics.add_metric(name="PromptTokens", unit=MetricUnit.Count, value=completion.prompt_tokens)
+    metrics.add_metric(
+        name="CompletionTokens", unit=MetricUnit.Count, value=completion.completion_tokens
+    )
+    logger.info(
+        "Model answered",
+        extra={
+            "model": completion.model,
+            "latency_ms": completion.latency_ms,
+            "prompt_tokens": completion.prompt_tokens,
+            "completion_tokens": completion.completion_tokens,
+        },
+    )
+    return completion.model_dump(mode="json")
+
+
+@lru_cache
+def _idempotency_config() -> IdempotencyConfig:
+    return IdempotencyConfig(
+        event_key_jmespath="question_id",
+        expires_after_seconds=get_settings().idempotency_ttl_seconds,
+        raise_on_no_idempotency_key=True,
+    )
+
+
+@lru_cache
+def _idempotent_completion() -> Callable[..., dict[str, Any]]:
+    """``_complete`` wrapped by Powertools Idempotency, storing records in the main table."""
+    persistence = DynamoDBPersistenceLayer(
+        table_name=get_settings().table_name,
+        key_attr="pk",
+        sort_key_attr="sk",
+        static_pk_value=IDEMPOTENCY_PK,
+        expiry_attr="ttl",
+        boto3_client=clients.dynamodb(),
+    )
+    wrapped: Callable[..., dict[str, Any]] = idempotent_function(
+        _complete,
+        data_keyword_argument="request",
+        persistence_store=persistence,
+        config=_idempotency_config(),
+    )
+    return wrapped
+
+
+def persist_answer(task: PersistAnswerTask) -> Outcome:
+    repository = QuestionRepository()
+    completion = task.completion
+    try:
+        question = repository.transition(
+            task.user_id,
+            task.question_id,
+            QuestionStatus.ANSWERED,
+            answer=completion.answer,
+            model=completion.model,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            llm_latency_ms=completion.latency_ms,
+        )
+    except IllegalTransition as exc:
+        if exc.current != QuestionStatus.ANSWERED:
+            raise
+        # A retried task whose first attempt stored the answer: nothing more to do.
+        logger.info("Answer already stored")
+        return Outcome(question_id=task.question_id, status=QuestionStatus.ANSWERED)
+    metrics.add_metric(name="QuestionsAnswered", unit=MetricUnit.Count, value=1)
+    return Outcome(question_id=question.question_id, status=question.status)
+
+
+def record_failure(task: RecordFailureTask) -> Outcome:
+    """Mark the question failed or rejected with the error the workflow caught."""
+    code, message = _describe(task.error.Error, task.error.Cause)
+    repository = QuestionRepository()
+    try:
+        question = repository.transition(
+            task.user_id, task.question_id, task.status, error_code=code, error_message=message
+        )
+    except IllegalTransition as exc:
+        # Already final: a retried task, or an answer that won a race. Never overwrite it.
+        current = QuestionStatus(exc.current) if exc.current else task.status
+        logger.warning("Question already final", extra={"current_status": current.value})
+        return Outcome(question_id=task.question_id, status=current)
+    metric = "QuestionsRejected" if task.status is QuestionStatus.REJECTED else "QuestionsFailed"
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    logger.warning("Question not answered", extra={"error_code": code, "status": task.status})
+    return Outcome(question_id=question.question_id, status=question.status)
+
+
+def _describe(error: str, cause: str | None) -> tuple[str, str]:
+    """(code, message) from a caught error: Lambda puts its error JSON in Cause."""
+    message = cause or error
+    if cause:
+        try:
+            parsed = json.loads(cause)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict) and parsed.get("errorMessage"):
+            message = str(parsed["errorMessage"])
+    return error, message[:_MAX_ERROR_MESSAGE]
+
+
+_MESSAGES = {
+    QuestionStatus.ANSWERED: "Your question has been answered.",
+    QuestionStatus.FAILED: "We could not answer your question. Please try again later.",
+    QuestionStatus.REJECTED: "Your question could not be accepted as written.",
+}
+
+
+def publish_outcome(task: PublishNotificationTask) -> Published:
+    message = AnswerReady(
+        question_id=task.question_id,
+        user_id=task.user_id,
+        status=task.status,
+        message=_MESSAGES.get(task.status, f"Your question is {task.status.value}."),
+    )
+    message_id = Publisher().answer_ready(message)
+    metrics.add_metric(name="NotificationsPublished", unit=MetricUnit.Count, value=1)
+    return Published(message_id=message_id)
+
+
+def record_notification(message: AnswerReady) -> Notification:
+    """Store the in-app notification the user sees next time they look (once per question)."""
+    notification = NotificationRepository().add(
+        Notification(
+            notification_id=message.question_id,
+            user_id=message.user_id,
+            question_id=message.question_id,
+            status=message.status,
+            message=message.message,
+        )
+    )
+    metrics.add_metric(name="UsersNotified", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "User notified",
+        extra={"notification_id": notification.notification_id, "status": message.status},
+    )
+    return notification
+
+
+def clear_caches() -> None:
+    """Forget every client, setting and wrapper built so far (tests change the environment)."""
+    _idempotency_config.cache_clear()
+    _idempotent_completion.cache_clear()
+    get_llm_client.cache_clear()
+    clients.clear_caches()
+    settings.clear_caches()

@@ -1,0 +1,55 @@
+"""Starting the question workflow: one execution per question, named after it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from core import clients
+from core.aws_errors import aws_call
+from core.models import QuestionRef, WorkflowStarted
+from core.settings import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+
+
+def execution_arn_for(state_machine_arn: str, execution_name: str) -> str:
+    """arn:...:stateMachine:<machine> -> arn:...:execution:<machine>:<name>."""
+    prefix, _, machine = state_machine_arn.rpartition(":stateMachine:")
+    return f"{prefix}:execution:{machine}:{execution_name}"
+
+
+class WorkflowStarter:
+    def __init__(self, client: SFNClient | None = None) -> None:
+        self._client = client or clients.stepfunctions()
+
+    @aws_call
+    def start(self, ref: QuestionRef) -> WorkflowStarted:
+        """Start the execution named after the question, once.
+
+        The name makes a duplicate delivery harmless: Step Functions returns the running
+        execution for the same name and input, and answers ExecutionAlreadyExists otherwise;
+        both mean the question's workflow has already been started.
+        """
+        machine = get_settings().state_machine_arn
+        try:
+            response = self._client.start_execution(
+                stateMachineArn=machine,
+                name=ref.question_id,
+                input=ref.model_dump_json(),
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+                raise
+            return WorkflowStarted(
+                question_id=ref.question_id,
+                execution_arn=execution_arn_for(machine, ref.question_id),
+                already_started=True,
+            )
+        return WorkflowStarted(
+            question_id=ref.question_id,
+            execution_arn=response["executionArn"],
+            already_started=False,
+        )

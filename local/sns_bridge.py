@@ -1,0 +1,132 @@
+"""SNS -> Lambda, the way AWS delivers it, on top of the local endpoint.
+
+Each subscribed function gets an SQS queue subscribed to its topic. A poller turns every queued
+SNS notification into the real SNS Lambda event (``Records[].Sns`` with MessageAttributes) and
+invokes the function. A failed invocation leaves the message on the queue to be retried after
+its visibility timeout; after ``max_receives`` attempts SQS moves it to the dead-letter queue, as
+Lambda's asynchronous retries and on-failure destination would.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from local.lambda_gateway import LambdaGateway
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
+
+log = logging.getLogger("toro.sns")
+
+
+@dataclass(frozen=True)
+class Subscription:
+    topic_arn: str
+    function: str
+    queue_url: str
+    dead_letter_queue_url: str
+    subscription_arn: str
+
+
+def lambda_event(envelope: dict[str, Any], subscription_arn: str) -> dict[str, Any]:
+    """The SNS event Lambda receives, from the notification SNS delivered to SQS."""
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": subscription_arn,
+                "Sns": {
+                    "Type": envelope.get("Type", "Notification"),
+                    "MessageId": envelope["MessageId"],
+                    "TopicArn": envelope["TopicArn"],
+                    "Subject": envelope.get("Subject"),
+                    "Message": envelope["Message"],
+                    "Timestamp": envelope["Timestamp"],
+                    "SignatureVersion": envelope.get("SignatureVersion", "1"),
+                    "Signature": envelope.get("Signature", "EXAMPLE"),
+                    "SigningCertUrl": envelope.get("SigningCertURL", "EXAMPLE"),
+                    "UnsubscribeUrl": envelope.get("UnsubscribeURL", "EXAMPLE"),
+                    "MessageAttributes": envelope.get("MessageAttributes", {}),
+                },
+            }
+        ]
+    }
+
+
+class SnsBridge:
+    def __init__(
+        self,
+        sqs: SQSClient,
+        gateway: LambdaGateway,
+        subscription: Subscription,
+        *,
+        workers: int = 4,
+        wait_seconds: int = 1,
+    ) -> None:
+        self._sqs = sqs
+        self._gateway = gateway
+        self.subscription = subscription
+        self._wait_seconds = wait_seconds
+        self._stop = threading.Event()
+        self._workers = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix=f"sns-{subscription.function}"
+        )
+        self._thread = threading.Thread(
+            target=self._poll, name=f"poll-{subscription.function}", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self._wait_seconds + 5)
+        self._workers.shutdown(wait=True, cancel_futures=True)
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            try:
+                response = self._sqs.receive_message(
+                    QueueUrl=self.subscription.queue_url,
+                    MaxNumberOfMessages=10,
+                    WaitTimeSeconds=self._wait_seconds,
+                )
+            except Exception:
+                if self._stop.is_set():
+                    return
+                log.exception("Polling %s failed", self.subscription.queue_url)
+                self._stop.wait(1)
+                continue
+            for message in response.get("Messages", []):
+                self._workers.submit(self.deliver, message)
+
+    def deliver(self, message: MessageTypeDef) -> bool:
+        """Invoke the function with one queued notification; True when it succeeded."""
+        name = self.subscription.function
+        try:
+            envelope = json.loads(message["Body"])
+            event = lambda_event(envelope, self.subscription.subscription_arn)
+        except (ValueError, KeyError):
+            log.exception("Unreadable SNS notification for %s; it will go to the DLQ", name)
+            return False
+        result = self._gateway.invoke(name, json.dumps(event))
+        if result.function_error:
+            error = json.loads(result.payload)
+            log.warning(
+                "%s failed (%s: %s); SNS delivery will be retried",
+                name,
+                error.get("errorType"),
+                error.get("errorMessage"),
+            )
+            return False
+        self._sqs.delete_message(
+            QueueUrl=self.subscription.queue_url, ReceiptHandle=message["ReceiptHandle"]
+        )
+        return True

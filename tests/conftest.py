@@ -1,0 +1,78 @@
+"""Shared fixtures: sample events and a clean, offline environment for every test."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core import steps
+from local.lambda_gateway import LambdaContext
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+
+# Never reach a real AWS account or OpenAI from a test.
+OFFLINE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "ToroAssistant",
+    "POWERTOOLS_SERVICE_NAME": "toro-assistant",
+}
+CLEARED_ENV = (
+    "AWS_ENDPOINT_URL",
+    "AWS_PROFILE",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_API_KEY_SECRET_NAME",
+    "TABLE_NAME",
+    "QUESTIONS_TOPIC_ARN",
+    "ANSWERS_TOPIC_ARN",
+    "STATE_MACHINE_ARN",
+)
+
+
+@pytest.fixture(autouse=True)
+def offline_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in CLEARED_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in OFFLINE_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(Path(__file__).resolve().parent)  # no developer .env leaks in
+    steps.clear_caches()
+    yield
+    steps.clear_caches()
+
+
+def sample_events(handler: str) -> list[Path]:
+    return sorted((EVENTS / handler).glob("*.json"))
+
+
+@pytest.fixture
+def load_event() -> Callable[[str], dict[str, Any]]:
+    """``load_event("persist_answer/task")`` -> the sample event as a dict."""
+
+    def load(name: str) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8"))
+        return data
+
+    return load
+
+
+@pytest.fixture
+def lambda_context() -> Callable[[str], LambdaContext]:
+    def make(name: str) -> LambdaContext:
+        return LambdaContext(
+            function_name=name,
+            invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+            memory_limit_in_mb=512,
+            timeout_seconds=30,
+        )
+
+    return make

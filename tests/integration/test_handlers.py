@@ -1,0 +1,298 @@
+"""Each Lambda handler with its sample events, against moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.errors import IllegalTransition, InvalidEvent, InvalidQuestion, LLMRateLimited
+from core.models import Question, QuestionStatus
+from core.repository import NotificationRepository, QuestionRepository
+from handlers import (
+    call_openai,
+    mark_failed,
+    notify_user,
+    persist_answer,
+    publish_notification,
+    start_workflow,
+    validate_question,
+)
+from local.lambda_gateway import LambdaContext
+from local.scripted_openai import ScriptedOpenAI
+from tests.conftest import EVENTS, sample_events
+from tests.integration.conftest import QUESTION_ID, SESSION_ID, USER_ID, Aws, move_to
+
+Event = Callable[[str], dict[str, Any]]
+Context = Callable[[str], LambdaContext]
+
+HANDLERS = {
+    "start_workflow": start_workflow.handler,
+    "validate_question": validate_question.handler,
+    "call_openai": call_openai.handler,
+    "persist_answer": persist_answer.handler,
+    "mark_failed": mark_failed.handler,
+    "publish_notification": publish_notification.handler,
+    "notify_user": notify_user.handler,
+}
+# The status the sample question must have for each handler's sample events to apply.
+PRECONDITION = {
+    "start_workflow": QuestionStatus.PENDING,
+    "validate_question": QuestionStatus.PENDING,
+    "call_openai": QuestionStatus.PROCESSING,
+    "persist_answer": QuestionStatus.PROCESSING,
+    "mark_failed": QuestionStatus.PROCESSING,
+    "publish_notification": QuestionStatus.ANSWERED,
+    "notify_user": QuestionStatus.ANSWERED,
+}
+SAMPLES = [
+    pytest.param(handler, path, id=f"{handler}/{path.stem}")
+    for handler in HANDLERS
+    for path in sample_events(handler)
+]
+
+
+def test_every_handler_has_a_sample_event() -> None:
+    assert {path.parent.name for _, path in (p.values for p in SAMPLES)} == set(HANDLERS)
+    assert (EVENTS / "api").is_dir()
+
+
+@pytest.mark.parametrize(("handler", "path"), SAMPLES)
+def test_every_sample_event_runs_through_its_handler(
+    handler: str,
+    path: Path,
+    stored_question: Question,
+    openai_server: ScriptedOpenAI,
+    lambda_context: Context,
+) -> None:
+    if PRECONDITION[handler] is not QuestionStatus.PENDING:
+        move_to(PRECONDITION[handler])
+    result = HANDLERS[handler](json.loads(path.read_text()), lambda_context(handler))
+    assert isinstance(result, dict)
+    json.dumps(result)  # a handler's result is JSON, as Step Functions needs
+
+
+def test_start_workflow_starts_one_execution_named_after_the_question(
+    aws: Aws, stored_question: Question, load_event: Event, lambda_context: Context
+) -> None:
+    event = load_event("start_workflow/question_submitted")
+    first = start_workflow.handler(event, lambda_context("start_workflow"))
+    again = start_workflow.handler(event, lambda_context("start_workflow"))
+
+    executions = aws.executions()
+    assert [e["name"] for e in executions] == [QUESTION_ID]
+    assert first["started"][0]["execution_arn"] == executions[0]["executionArn"]
+    assert again["started"][0]["execution_arn"] == executions[0]["executionArn"]
+
+
+def test_validate_moves_the_question_to_processing_once(
+    stored_question: Question, load_event: Event, lambda_context: Context
+) -> None:
+    event = load_event("validate_question/task")
+    result = validate_question.handler(event, lambda_context("validate_question"))
+    retried = validate_question.handler(event, lambda_context("validate_question"))
+
+    assert result["status"] == retried["status"] == "processing"
+    assert result["moderated"] is False  # no key configured: no moderation call
+    stored = QuestionRepository().get(USER_ID, QUESTION_ID)
+    assert stored.status is QuestionStatus.PROCESSING
+    assert stored.execution_arn == event["execution_arn"]
+    assert stored.processing_at is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("   \n ", "question_empty"),
+        ("a" * 2001, "question_too_long"),
+        ("hi\x00", "question_control_character"),
+    ],
+)
+def test_validate_rejects_bad_questions_and_leaves_them_pending(
+    aws: Aws, lambda_context: Context, text: str, code: str
+) -> None:
+    question = QuestionRepository().create(
+        Question(user_id=USER_ID, session_id=SESSION_ID, text=text)
+    )
+    event = {"question_id": question.question_id, "user_id": USER_ID}
+    with pytest.raises(InvalidQuestion) as raised:
+        validate_question.handler(event, lambda_context("validate_question"))
+    assert raised.value.code == code
+    assert QuestionRepository().get(USER_ID, question.question_id).status is QuestionStatus.PENDING
+
+
+def test_validate_uses_moderation_when_a_key_is_configured(
+    aws: Aws, openai_server: ScriptedOpenAI, lambda_context: Context
+) -> None:
+    openai_server.flag("forbidden-topic")
+    flagged = QuestionRepository().create(
+        Question(user_id=USER_ID, session_id=SESSION_ID, text="tell me forbidden-topic")
+    )
+    fine = QuestionRepository().create(
+        Question(user_id=USER_ID, session_id=SESSION_ID, text="O que é CDB?")
+    )
+    with pytest.raises(InvalidQuestion) as raised:
+        validate_question.handler(
+            {"question_id": flagged.question_id, "user_id": USER_ID},
+            lambda_context("validate_question"),
+        )
+    assert raised.value.code == "question_flagged"
+    result = validate_question.handler(
+        {"question_id": fine.question_id, "user_id": USER_ID}, lambda_context("validate_question")
+    )
+    assert result["moderated"] is True
+    assert len(openai_server.calls_for("forbidden-topic", "/v1/moderations")) == 1
+
+
+def test_call_openai_pays_for_one_completion_however_often_it_runs(
+    stored_question: Question,
+    openai_server: ScriptedOpenAI,
+    load_event: Event,
+    lambda_context: Context,
+) -> None:
+    move_to(QuestionStatus.PROCESSING)
+    event = load_event("call_openai/task")
+    first = call_openai.handler(event, lambda_context("call_openai"))
+    second = call_openai.handler(event, lambda_context("call_openai"))
+
+    assert first == second
+    assert first["answer"] == "Scripted answer to: O que é o Tesouro Selic?"
+    assert first["model"] == "gpt-4o-mini"
+    assert first["prompt_tokens"] > 0
+    assert openai_server.completions_billed("Tesouro Selic") == 1
+
+
+def test_call_openai_tries_again_after_a_retryable_failure(
+    aws: Aws, openai_server: ScriptedOpenAI, lambda_context: Context
+) -> None:
+    question = QuestionRepository().create(
+        Question(user_id=USER_ID, session_id=SESSION_ID, text="Como declarar FII? retry-once")
+    )
+    openai_server.script("retry-once", ["rate_limit", "ok"])
+    event = {"question_id": question.question_id, "user_id": USER_ID}
+    with pytest.raises(LLMRateLimited):
+        call_openai.handler(event, lambda_context("call_openai"))
+    result = call_openai.handler(event, lambda_context("call_openai"))
+    assert result["answer"].endswith("retry-once")
+    assert len(openai_server.calls_for("retry-once")) == 2
+    assert openai_server.completions_billed("retry-once") == 1
+
+
+def test_persist_answer_stores_everything_once(
+    stored_question: Question, load_event: Event, lambda_context: Context
+) -> None:
+    move_to(QuestionStatus.PROCESSING)
+    event = load_event("persist_answer/task")
+    assert persist_answer.handler(event, lambda_context("persist_answer"))["status"] == "answered"
+    first = QuestionRepository().get(USER_ID, QUESTION_ID)
+    # A retried task finds the answer already stored and changes nothing.
+    assert persist_answer.handler(event, lambda_context("persist_answer"))["status"] == "answered"
+    assert QuestionRepository().get(USER_ID, QUESTION_ID) == first
+
+    completion = event["completion"]
+    assert first.answer == completion["answer"]
+    assert first.model == completion["model"]
+    assert (first.prompt_tokens, first.completion_tokens) == (212, 58)
+    assert first.llm_latency_ms == 1430
+    assert first.answered_at is not None and first.processing_at is not None
+
+
+def test_persist_answer_refuses_a_question_that_was_never_processed(
+    stored_question: Question, load_event: Event, lambda_context: Context
+) -> None:
+    with pytest.raises(IllegalTransition) as raised:
+        persist_answer.handler(load_event("persist_answer/task"), lambda_context("persist_answer"))
+    assert raised.value.current == "pending"
+
+
+def test_conditional_writes_refuse_a_second_answer(stored_question: Question) -> None:
+    repository = QuestionRepository()
+    repository.transition(USER_ID, QUESTION_ID, QuestionStatus.PROCESSING)
+    repository.transition(USER_ID, QUESTION_ID, QuestionStatus.ANSWERED, answer="first")
+    with pytest.raises(IllegalTransition) as raised:
+        repository.transition(USER_ID, QUESTION_ID, QuestionStatus.ANSWERED, answer="second")
+    assert raised.value.current == "answered"
+    with pytest.raises(IllegalTransition):
+        repository.transition(USER_ID, QUESTION_ID, QuestionStatus.FAILED, error_code="late")
+    stored = repository.get(USER_ID, QUESTION_ID)
+    assert (stored.status, stored.answer, stored.error_code) == ("answered", "first", None)
+
+
+def test_mark_failed_records_the_caught_error(
+    stored_question: Question, load_event: Event, lambda_context: Context
+) -> None:
+    move_to(QuestionStatus.PROCESSING)
+    result = mark_failed.handler(load_event("mark_failed/failed"), lambda_context("mark_failed"))
+    assert result["status"] == "failed"
+    stored = QuestionRepository().get(USER_ID, QUESTION_ID)
+    assert stored.error_code == "LLMQuotaExceeded"
+    assert stored.error_message is not None
+    assert stored.error_message.startswith("The model's quota is exhausted")
+    assert stored.failed_at is not None
+
+
+def test_mark_rejected_records_why_and_never_overwrites_a_final_status(
+    stored_question: Question, load_event: Event, lambda_context: Context
+) -> None:
+    event = load_event("mark_failed/rejected")
+    assert mark_failed.handler(event, lambda_context("mark_failed"))["status"] == "rejected"
+    stored = QuestionRepository().get(USER_ID, QUESTION_ID)
+    assert (stored.error_code, stored.error_message) == (
+        "InvalidQuestion",
+        "The question is empty.",
+    )
+    # Delivered again, or a later failure: the final status stands.
+    again = mark_failed.handler(load_event("mark_failed/failed"), lambda_context("mark_failed"))
+    assert again["status"] == "rejected"
+    assert QuestionRepository().get(USER_ID, QUESTION_ID) == stored
+
+
+def test_publish_notification_tells_the_answers_topic_with_attributes(
+    aws: Aws, stored_question: Question, load_event: Event, lambda_context: Context
+) -> None:
+    result = publish_notification.handler(
+        load_event("publish_notification/answered"), lambda_context("publish_notification")
+    )
+    [notification] = aws.published(aws.answers_queue_url)
+    assert notification["MessageId"] == result["message_id"]
+    assert json.loads(notification["Message"])["question_id"] == QUESTION_ID
+    assert notification["MessageAttributes"]["user_id"]["Value"] == USER_ID
+    assert notification["MessageAttributes"]["status"]["Value"] == "answered"
+
+
+def test_notify_user_stores_one_notification_per_question(
+    aws: Aws, load_event: Event, lambda_context: Context
+) -> None:
+    event = load_event("notify_user/answer_ready")
+    notify_user.handler(event, lambda_context("notify_user"))
+    notify_user.handler(event, lambda_context("notify_user"))  # SNS delivers at least once
+    [notification] = NotificationRepository().list_for_user(USER_ID)
+    assert notification.question_id == QUESTION_ID
+    assert notification.status is QuestionStatus.ANSWERED
+    assert notification.read_at is None
+
+
+@pytest.mark.parametrize(
+    ("handler", "event", "mentions"),
+    [
+        ("persist_answer", {"question_id": QUESTION_ID, "user_id": USER_ID}, "completion"),
+        ("validate_question", {"user_id": USER_ID}, "question_id"),
+        (
+            "mark_failed",
+            {"question_id": QUESTION_ID, "user_id": USER_ID, "status": "odd"},
+            "status",
+        ),
+        ("start_workflow", {"Records": [{"Sns": {"Message": "not json"}}]}, "SNS"),
+        ("notify_user", {"unexpected": True}, "SNS"),
+        ("call_openai", ["not", "an", "object"], "JSON object"),
+    ],
+)
+def test_a_bad_event_gives_a_clear_error(
+    aws: Aws, lambda_context: Context, handler: str, event: Any, mentions: str
+) -> None:
+    with pytest.raises(InvalidEvent) as raised:
+        HANDLERS[handler](event, lambda_context(handler))
+    assert mentions in raised.value.message

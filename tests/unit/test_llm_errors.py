@@ -1,0 +1,96 @@
+"""The OpenAI SDK, over real HTTP against the scripted server, mapped onto the project's errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import openai
+import pytest
+
+from core import errors
+from core.llm import SYSTEM_PROMPT, LLMClient, map_sdk_error
+from core.settings import LLMSettings
+from local.scripted_openai import ScriptedOpenAI
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ScriptedOpenAI]:
+    scripted = ScriptedOpenAI(slow_seconds=1.5).start()
+    yield scripted
+    scripted.stop()
+
+
+@pytest.fixture
+def client(server: ScriptedOpenAI) -> LLMClient:
+    settings = LLMSettings(
+        openai_api_key="test-key", openai_base_url=server.base_url, openai_timeout_seconds=0.5
+    )
+    sdk = openai.OpenAI(api_key="test-key", base_url=server.base_url, max_retries=0, timeout=0.5)
+    return LLMClient(settings, sdk)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "expected", "retryable"),
+    [
+        ("rate_limit", errors.LLMRateLimited, True),
+        ("server_error", errors.LLMUnavailable, True),
+        ("slow", errors.LLMTimeout, True),
+        ("malformed", errors.LLMUnavailable, True),
+        ("quota", errors.LLMQuotaExceeded, False),  # a billing 429 is not a rate limit
+        ("auth", errors.LLMAuthError, False),
+        ("bad_request", errors.LLMBadRequest, False),
+    ],
+)
+def test_sdk_failures_map_to_retryable_or_fatal_classes(
+    server: ScriptedOpenAI,
+    client: LLMClient,
+    outcome: str,
+    expected: type[errors.LLMError],
+    retryable: bool,
+) -> None:
+    marker = f"map-{outcome}"
+    server.script(marker, [outcome])
+    with pytest.raises(expected) as raised:
+        client.complete(f"question {marker}")
+    assert isinstance(raised.value, errors.RetryableLLMError) is retryable
+    assert isinstance(raised.value, errors.FatalLLMError) is not retryable
+    assert isinstance(raised.value.__cause__, openai.OpenAIError | ValueError)
+
+
+def test_connection_refused_is_unavailable() -> None:
+    settings = LLMSettings(openai_api_key="k", openai_base_url="http://127.0.0.1:9/v1")
+    sdk = openai.OpenAI(api_key="k", base_url="http://127.0.0.1:9/v1", max_retries=0, timeout=1)
+    with pytest.raises(errors.LLMUnavailable):
+        LLMClient(settings, sdk).complete("anyone there?")
+
+
+def test_a_completion_reports_model_tokens_and_latency(
+    server: ScriptedOpenAI, client: LLMClient
+) -> None:
+    completion = client.complete("O que é um FII? map-ok")
+    assert completion.answer == "Scripted answer to: O que é um FII? map-ok"
+    assert completion.model == "gpt-4o-mini"
+    assert completion.prompt_tokens > len(SYSTEM_PROMPT.split()) - 1
+    assert completion.completion_tokens == len(completion.answer.split())
+    assert completion.latency_ms >= 0
+
+
+def test_moderation_flags_only_what_the_server_flags(
+    server: ScriptedOpenAI, client: LLMClient
+) -> None:
+    server.flag("forbidden-words")
+    assert client.is_flagged("some forbidden-words here")
+    assert not client.is_flagged("Como funciona o FGC?")
+
+
+def test_unknown_exceptions_never_escape_unmapped() -> None:
+    mapped = map_sdk_error(RuntimeError("boom"))
+    assert isinstance(mapped, errors.LLMUnavailable)
+    assert "RuntimeError" in mapped.message
+
+
+def test_system_prompt_sets_the_rules_of_an_investment_assistant() -> None:
+    prompt = SYSTEM_PROMPT.lower()
+    assert "language the question is written in" in prompt
+    assert "never personalised investment advice" in prompt
+    assert "not an investment recommendation" in prompt
