@@ -92,7 +92,11 @@ def create_table(dynamodb: DynamoDBClient, name: str = TABLE_NAME) -> str:
 
 
 def create_topic_subscription(
-    sns: SNSClient, sqs: SQSClient, topic: str, function: str
+    sns: SNSClient,
+    sqs: SQSClient,
+    topic: str,
+    function: str,
+    visibility_timeout: int = VISIBILITY_TIMEOUT_SECONDS,
 ) -> tuple[str, Subscription]:
     topic_arn = sns.create_topic(Name=topic)["TopicArn"]
     dlq_url = sqs.create_queue(QueueName=f"{topic}-{function}-dlq")["QueueUrl"]
@@ -102,7 +106,7 @@ def create_topic_subscription(
     queue_url = sqs.create_queue(
         QueueName=f"{topic}-{function}",
         Attributes={
-            "VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS),
+            "VisibilityTimeout": str(visibility_timeout),
             "RedrivePolicy": json.dumps(
                 {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)}
             ),
@@ -147,12 +151,22 @@ def provision(
     account: str,
     fast_retries: bool = False,
 ) -> Resources:
-    """Table, topics with their subscriber queues, and the state machine."""
+    """Table, topics with their subscriber queues, and the state machine.
+
+    ``fast_retries`` (for tests) caps the workflow's retry waits and redelivers a failed SNS
+    message after one second instead of five.
+    """
     table = create_table(dynamodb)
     topic_arns: dict[str, str] = {}
     subscriptions = []
     for topic, function in TOPIC_SUBSCRIBERS.items():
-        topic_arns[topic], subscription = create_topic_subscription(sns, sqs, topic, function)
+        topic_arns[topic], subscription = create_topic_subscription(
+            sns,
+            sqs,
+            topic,
+            function,
+            visibility_timeout=1 if fast_retries else VISIBILITY_TIMEOUT_SECONDS,
+        )
         subscriptions.append(subscription)
     tokens = {token: function_arn[name] for token, name in WORKFLOW_FUNCTIONS.items()}
     machine = create_state_machine(

@@ -69,6 +69,8 @@ class EmbeddedRuntime:
 
     def start(self) -> Resources:
         started = time.perf_counter()
+        # One access-log line per AWS call drowns everything else out.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         functions = [
             Function(name=name, handler=path, timeout_seconds=FUNCTION_TIMEOUTS.get(name, 20))
             for name, path in HANDLERS.items()

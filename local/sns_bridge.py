@@ -36,6 +36,8 @@ class Subscription:
 
 def lambda_event(envelope: dict[str, Any], subscription_arn: str) -> dict[str, Any]:
     """The SNS event Lambda receives, from the notification SNS delivered to SQS."""
+    region = envelope["TopicArn"].split(":")[3]
+    sns_host = f"https://sns.{region}.amazonaws.com"
     return {
         "Records": [
             {
@@ -51,8 +53,13 @@ def lambda_event(envelope: dict[str, Any], subscription_arn: str) -> dict[str, A
                     "Timestamp": envelope["Timestamp"],
                     "SignatureVersion": envelope.get("SignatureVersion", "1"),
                     "Signature": envelope.get("Signature", "EXAMPLE"),
-                    "SigningCertUrl": envelope.get("SigningCertURL", "EXAMPLE"),
-                    "UnsubscribeUrl": envelope.get("UnsubscribeURL", "EXAMPLE"),
+                    "SigningCertUrl": envelope.get(
+                        "SigningCertURL", f"{sns_host}/SimpleNotificationService-local.pem"
+                    ),
+                    "UnsubscribeUrl": envelope.get(
+                        "UnsubscribeURL",
+                        f"{sns_host}/?Action=Unsubscribe&SubscriptionArn={subscription_arn}",
+                    ),
                     "MessageAttributes": envelope.get("MessageAttributes", {}),
                 },
             }
