@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.parser import envelopes, parse
 from pydantic import BaseModel, ValidationError
 
 from core.errors import InvalidEvent
+from core.models import QuestionRef
+from core.observability import logger
 
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R", bound=QuestionRef)
 
 
 def _explain(exc: ValidationError) -> str:
@@ -41,3 +45,10 @@ def parse_sns(event: Any, model: type[M]) -> list[M]:
     if not isinstance(parsed, list):
         raise InvalidEvent(f"Bad SNS event for {model.__name__}: expected Records.")
     return [item for item in parsed if isinstance(item, model)]
+
+
+def each_message(event: Any, model: type[R]) -> Iterator[R]:
+    """Every SNS record's message, with the logger's correlation id set to its question."""
+    for message in parse_sns(event, model):
+        logger.set_correlation_id(message.question_id)
+        yield message

@@ -80,11 +80,25 @@ def _is_decimal(value: Any) -> bool:
     return type(value).__name__ == "Decimal"
 
 
-class QuestionRepository:
+class _Repository:
     def __init__(self, client: DynamoDBClient | None = None, table_name: str | None = None) -> None:
         self._client = client or clients.dynamodb()
         self._table = table_name or get_settings().table_name
 
+    def _put_new(self, item: dict[str, AttributeValueTypeDef]) -> bool:
+        """Store ``item`` unless its key exists; False when it already did."""
+        try:
+            self._client.put_item(
+                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+
+class QuestionRepository(_Repository):
     @aws_call
     def create(self, question: Question) -> Question:
         item = _to_item(question.model_dump())
@@ -94,19 +108,10 @@ class QuestionRepository:
             entity=_encode("question"),
             open_status=_encode(question.status.value),
         )
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(pk)",
+        if not self._put_new(item):
+            raise IllegalTransition(
+                f"Question {question.question_id} already exists.", current=question.status.value
             )
-        except ClientError as exc:
-            if _is_condition_failure(exc):
-                raise IllegalTransition(
-                    f"Question {question.question_id} already exists.",
-                    current=question.status.value,
-                ) from exc
-            raise
         return question
 
     @aws_call
@@ -189,11 +194,7 @@ class QuestionRepository:
         return {"pk": _encode(user_pk(user_id)), "sk": _encode(question_sk(question_id))}
 
 
-class NotificationRepository:
-    def __init__(self, client: DynamoDBClient | None = None, table_name: str | None = None) -> None:
-        self._client = client or clients.dynamodb()
-        self._table = table_name or get_settings().table_name
-
+class NotificationRepository(_Repository):
     @aws_call
     def add(self, notification: Notification) -> Notification:
         item = _to_item(notification.model_dump())
@@ -206,13 +207,7 @@ class NotificationRepository:
         if ttl_days:
             expires = notification.created_at + timedelta(days=ttl_days)
             item["ttl"] = _encode(int(expires.timestamp()))
-        try:
-            self._client.put_item(
-                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
-            )
-        except ClientError as exc:
-            if not _is_condition_failure(exc):
-                raise
+        if not self._put_new(item):
             # Delivered twice: the first one stands.
             return self.get(notification.user_id, notification.notification_id)
         return notification

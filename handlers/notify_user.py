@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core import steps
-from core.events import parse_sns
+from core.events import each_message
 from core.models import AnswerReady, dump
 from core.observability import logger, metrics, tracer
 
@@ -16,8 +16,5 @@ from core.observability import logger, metrics, tracer
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    notified = []
-    for message in parse_sns(event, AnswerReady):
-        logger.set_correlation_id(message.question_id)
-        notified.append(dump(steps.record_notification(message)))
-    return {"notifications": notified}
+    messages = each_message(event, AnswerReady)
+    return {"notifications": [dump(steps.record_notification(m)) for m in messages]}
