@@ -25,7 +25,7 @@ install: $(STAMP) ## Create .venv and install everything (once; again when pins 
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	@test -x $(BIN)/uv || (test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); $(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)")
-	$(BIN)/uv pip compile pyproject.toml --extra local --extra dev --python-version 3.11 -q -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra api --extra local --extra dev --python-version 3.11 -q -o requirements.lock
 
 run: $(STAMP) ## Run the embedded AWS runtime locally (no AWS account needed)
 	$(BIN)/python -m local.runtime

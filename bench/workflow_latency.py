@@ -20,7 +20,7 @@ import time
 
 import boto3
 
-from core import steps
+from core import reset
 from core.messaging import Publisher
 from core.models import Question, QuestionStatus, QuestionSubmitted
 from core.repository import QuestionRepository
@@ -48,7 +48,7 @@ def run(runs: int) -> None:
     runtime = EmbeddedRuntime(port=0)
     runtime.start()
     startup = time.perf_counter() - started
-    steps.clear_caches()
+    reset.clear_caches()
     sfn = boto3.client("stepfunctions")
     machine = os.environ["STATE_MACHINE_ARN"]
     repository, publisher = QuestionRepository(), Publisher()

@@ -32,8 +32,54 @@ class InvalidQuestion(ToroError):
     code = "invalid_question"
 
 
-class QuestionNotFound(ToroError):
+class NotFound(ToroError):
+    """The thing does not exist, or is not the caller's (the two are never told apart)."""
+
+    code = "not_found"
+
+
+class QuestionNotFound(NotFound):
     code = "question_not_found"
+
+
+class AuthenticationFailed(ToroError):
+    """Missing, malformed, expired or tampered credentials or tokens."""
+
+    code = "unauthorized"
+
+
+class UsernameTaken(ToroError):
+    code = "username_taken"
+
+
+class RateLimited(ToroError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class IdempotencyConflict(ToroError):
+    """An Idempotency-Key reused with a different request."""
+
+    code = "idempotency_key_reused"
+
+
+class IdempotencyInProgress(IdempotencyConflict):
+    """An Idempotency-Key reused while its first request is still running."""
+
+    code = "idempotency_in_progress"
+
+
+class PublishFailed(ToroError):
+    """The question is stored but could not be handed to the workflow; it will be re-sent."""
+
+    code = "publish_failed"
+
+
+class InvalidCursor(ToroError):
+    code = "invalid_cursor"
 
 
 class IllegalTransition(ToroError):

@@ -88,6 +88,8 @@ class Question(BaseModel):
     error_code: str | None = None
     error_message: str | None = None
     execution_arn: str | None = None
+    # Set when the hand-off to the workflow failed; the question is re-sent later.
+    dispatch_failed_at: datetime | None = None
 
 
 class Notification(BaseModel):

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from core import clients
 from core.aws_errors import aws_call
-from core.errors import IllegalTransition, QuestionNotFound
+from core.errors import IllegalTransition, InvalidCursor, NotFound, QuestionNotFound
 from core.models import (
     Notification,
     Question,
@@ -27,6 +27,7 @@ from core.models import (
     sources_of,
     utc_now,
 )
+from core.pagination import Page, decode_cursor, encode_cursor
 from core.settings import get_settings
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ _PHASE_FIELD = {
     QuestionStatus.FAILED: "failed_at",
     QuestionStatus.REJECTED: "rejected_at",
 }
+_FILTERED_READ = 100  # items read per query when a filter may drop some
 _KEY_FIELDS = ("pk", "sk", "entity", "open_status", "ttl")
 
 _serializer = TypeSerializer()
@@ -58,17 +60,18 @@ def notification_sk(notification_id: str) -> str:
     return f"N#{notification_id}"
 
 
-def _encode(value: Any) -> AttributeValueTypeDef:
+def encode(value: Any) -> AttributeValueTypeDef:
     if isinstance(value, datetime):
         value = value.isoformat()
     return _serializer.serialize(value)
 
 
 def _to_item(data: dict[str, Any]) -> dict[str, AttributeValueTypeDef]:
-    return {name: _encode(value) for name, value in data.items() if value is not None}
+    return {name: encode(value) for name, value in data.items() if value is not None}
 
 
-def _from_item(item: dict[str, Any]) -> dict[str, Any]:
+def decode_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A stored item as plain values, without the table's key and bookkeeping attributes."""
     data = {name: _deserializer.deserialize(value) for name, value in item.items()}
     for name in _KEY_FIELDS:
         data.pop(name, None)
@@ -76,11 +79,15 @@ def _from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {name: int(value) if _is_decimal(value) else value for name, value in data.items()}
 
 
+def _sk(item: Any) -> str:
+    return str(item["sk"]["S"])
+
+
 def _is_decimal(value: Any) -> bool:
     return type(value).__name__ == "Decimal"
 
 
-class _Repository:
+class Repository:
     def __init__(self, client: DynamoDBClient | None = None, table_name: str | None = None) -> None:
         self._client = client or clients.dynamodb()
         self._table = table_name or get_settings().table_name
@@ -97,16 +104,67 @@ class _Repository:
             raise
         return True
 
+    def _query_page(
+        self,
+        user_id: str,
+        *,
+        prefix: str,
+        limit: int,
+        start_sk: str | None = None,
+        filter_status: str | None = None,
+        filter_expression: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Up to ``limit`` items under ``prefix``, newest first, and the sk to resume after.
 
-class QuestionRepository(_Repository):
+        Filters apply after DynamoDB reads, so a filtered page keeps reading until it is full or
+        the partition is exhausted; the cursor is the last item returned, never one skipped.
+        """
+        values: dict[str, AttributeValueTypeDef] = {
+            ":pk": encode(user_pk(user_id)),
+            ":prefix": encode(prefix),
+        }
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ScanIndexForward": False,
+            "ExpressionAttributeValues": values,
+        }
+        filters = [filter_expression] if filter_expression else []
+        if filter_status:
+            filters.append("#status = :status")
+            values[":status"] = encode(filter_status)
+            query["ExpressionAttributeNames"] = {"#status": "status"}
+        if filters:
+            query["FilterExpression"] = " AND ".join(filters)
+        items: list[dict[str, Any]] = []
+        start = start_sk
+        while True:
+            read = max(limit - len(items), _FILTERED_READ) if filters else limit - len(items)
+            page_query = dict(query, Limit=read)
+            if start:
+                page_query["ExclusiveStartKey"] = {"pk": values[":pk"], "sk": encode(start)}
+            response = self._client.query(**page_query)
+            found = response["Items"]
+            last_key = response.get("LastEvaluatedKey")
+            for position, item in enumerate(found):
+                items.append(item)
+                if len(items) == limit:
+                    more = position < len(found) - 1 or bool(last_key)
+                    return items, (_sk(item) if more else None)
+            if not last_key:
+                return items, None
+            start = _sk(last_key)
+
+
+class QuestionRepository(Repository):
     @aws_call
     def create(self, question: Question) -> Question:
         item = _to_item(question.model_dump())
         item.update(
-            pk=_encode(user_pk(question.user_id)),
-            sk=_encode(question_sk(question.question_id)),
-            entity=_encode("question"),
-            open_status=_encode(question.status.value),
+            pk=encode(user_pk(question.user_id)),
+            sk=encode(question_sk(question.question_id)),
+            entity=encode("question"),
+            open_status=encode(question.status.value),
         )
         if not self._put_new(item):
             raise IllegalTransition(
@@ -123,7 +181,7 @@ class QuestionRepository(_Repository):
         )
         if "Item" not in response:
             raise QuestionNotFound(f"Question {question_id} of user {user_id} does not exist.")
-        return Question.model_validate(_from_item(response["Item"]))
+        return Question.model_validate(decode_item(response["Item"]))
 
     @aws_call
     def transition(
@@ -146,7 +204,7 @@ class QuestionRepository(_Repository):
         values.update({name: value for name, value in fields.items() if value is not None})
 
         names = {f"#f{i}": name for i, name in enumerate(values)}
-        attr_values = {f":v{i}": _encode(value) for i, value in enumerate(values.values())}
+        attr_values = {f":v{i}": encode(value) for i, value in enumerate(values.values())}
         sets = [f"#f{i} = :v{i}" for i in range(len(values))]
         removes: list[str] = []
         if target.is_final:
@@ -155,12 +213,12 @@ class QuestionRepository(_Repository):
             if ttl_days:
                 sets.append("#ttl = :ttl")
                 names["#ttl"] = "ttl"
-                attr_values[":ttl"] = _encode(int((now + timedelta(days=ttl_days)).timestamp()))
+                attr_values[":ttl"] = encode(int((now + timedelta(days=ttl_days)).timestamp()))
         else:
             sets.append("open_status = :open")
-            attr_values[":open"] = _encode(target.value)
+            attr_values[":open"] = encode(target.value)
 
-        froms = {f":from{i}": _encode(status.value) for i, status in enumerate(allowed)}
+        froms = {f":from{i}": encode(status.value) for i, status in enumerate(allowed)}
         attr_values.update(froms)
         names["#status"] = "status"
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
@@ -188,25 +246,66 @@ class QuestionRepository(_Repository):
                 f"Question {question_id} is {current}; it cannot become {target.value}.",
                 current=current,
             ) from exc
-        return Question.model_validate(_from_item(response["Attributes"]))
+        return Question.model_validate(decode_item(response["Attributes"]))
+
+    @aws_call
+    def list_for_user(
+        self,
+        user_id: str,
+        *,
+        limit: int,
+        status: QuestionStatus | None = None,
+        cursor: str | None = None,
+    ) -> Page[Question]:
+        """The user's questions, newest first, optionally of one status."""
+        start = decode_cursor(cursor, "after")["after"] if cursor else None
+        items, last = self._query_page(
+            user_id,
+            prefix="Q#",
+            limit=limit,
+            start_sk=question_sk(start) if start else None,
+            filter_status=status.value if status else None,
+        )
+        questions = [Question.model_validate(decode_item(item)) for item in items]
+        next_cursor = encode_cursor(after=last.removeprefix("Q#")) if last else None
+        return Page[Question](items=questions, next_cursor=next_cursor)
+
+    @aws_call
+    def mark_dispatch_failed(self, user_id: str, question_id: str) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=self._key(user_id, question_id),
+            UpdateExpression="SET dispatch_failed_at = :now",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":now": encode(utc_now())},
+        )
+
+    @aws_call
+    def clear_dispatch_failed(self, user_id: str, question_id: str) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=self._key(user_id, question_id),
+            UpdateExpression="REMOVE dispatch_failed_at",
+            ConditionExpression="attribute_exists(pk)",
+        )
 
     def _key(self, user_id: str, question_id: str) -> dict[str, AttributeValueTypeDef]:
-        return {"pk": _encode(user_pk(user_id)), "sk": _encode(question_sk(question_id))}
+        return {"pk": encode(user_pk(user_id)), "sk": encode(question_sk(question_id))}
 
 
-class NotificationRepository(_Repository):
+class NotificationRepository(Repository):
     @aws_call
     def add(self, notification: Notification) -> Notification:
         item = _to_item(notification.model_dump())
         item.update(
-            pk=_encode(user_pk(notification.user_id)),
-            sk=_encode(notification_sk(notification.notification_id)),
-            entity=_encode("notification"),
+            pk=encode(user_pk(notification.user_id)),
+            sk=encode(notification_sk(notification.notification_id)),
+            entity=encode("notification"),
         )
         ttl_days = get_settings().record_ttl_days
         if ttl_days:
             expires = notification.created_at + timedelta(days=ttl_days)
-            item["ttl"] = _encode(int(expires.timestamp()))
+            item["ttl"] = encode(int(expires.timestamp()))
         if not self._put_new(item):
             # Delivered twice: the first one stands.
             return self.get(notification.user_id, notification.notification_id)
@@ -216,20 +315,89 @@ class NotificationRepository(_Repository):
     def get(self, user_id: str, notification_id: str) -> Notification:
         response = self._client.get_item(
             TableName=self._table,
-            Key={"pk": _encode(user_pk(user_id)), "sk": _encode(notification_sk(notification_id))},
+            Key={"pk": encode(user_pk(user_id)), "sk": encode(notification_sk(notification_id))},
             ConsistentRead=True,
         )
-        return Notification.model_validate(_from_item(response["Item"]))
+        return Notification.model_validate(decode_item(response["Item"]))
 
     @aws_call
     def list_for_user(self, user_id: str) -> list[Notification]:
-        response = self._client.query(
-            TableName=self._table,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues={":pk": _encode(user_pk(user_id)), ":prefix": _encode("N#")},
-            ScanIndexForward=False,
-        )
-        return [Notification.model_validate(_from_item(item)) for item in response["Items"]]
+        """Every notification of the user, newest first."""
+        items, _ = self._query_page(user_id, prefix="N#", limit=1000)
+        return [Notification.model_validate(decode_item(item)) for item in items]
+
+    @aws_call
+    def page(self, user_id: str, *, limit: int, cursor: str | None = None) -> Page[Notification]:
+        """Unread notifications first, then read ones; newest first within each."""
+        phase, after = "unread", _START
+        if cursor:
+            position = decode_cursor(cursor, "phase", "after")
+            phase, after = position["phase"], position["after"]
+            if phase not in _READ_FILTER:
+                raise InvalidCursor("The cursor is not valid.")
+        found: list[dict[str, Any]] = []
+        while True:
+            items, last = self._query_page(
+                user_id,
+                prefix="N#",
+                limit=limit - len(found),
+                start_sk=None if after == _START else notification_sk(after),
+                filter_expression=_READ_FILTER[phase],
+            )
+            found.extend(items)
+            if last:
+                next_cursor: str | None = encode_cursor(phase=phase, after=last.removeprefix("N#"))
+                break
+            if phase == "read":
+                next_cursor = None
+                break
+            phase, after = "read", _START
+            if len(found) == limit:
+                next_cursor = encode_cursor(phase=phase, after=after)
+                break
+        notifications = [Notification.model_validate(decode_item(item)) for item in found]
+        return Page[Notification](items=notifications, next_cursor=next_cursor)
+
+    @aws_call
+    def unread_count(self, user_id: str) -> int:
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "FilterExpression": _READ_FILTER["unread"],
+            "ExpressionAttributeValues": {":pk": encode(user_pk(user_id)), ":prefix": encode("N#")},
+            "Select": "COUNT",
+        }
+        count = 0
+        while True:
+            response = self._client.query(**query)
+            count += response["Count"]
+            if "LastEvaluatedKey" not in response:
+                return count
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    @aws_call
+    def mark_read(self, user_id: str, notification_id: str) -> Notification:
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key={
+                    "pk": encode(user_pk(user_id)),
+                    "sk": encode(notification_sk(notification_id)),
+                },
+                UpdateExpression="SET read_at = if_not_exists(read_at, :now)",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":now": encode(utc_now())},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                raise NotFound(f"Notification {notification_id} does not exist.") from exc
+            raise
+        return Notification.model_validate(decode_item(response["Attributes"]))
+
+
+_START = "start"
+_READ_FILTER = {"unread": "attribute_not_exists(read_at)", "read": "attribute_exists(read_at)"}
 
 
 def _is_condition_failure(exc: ClientError) -> bool:

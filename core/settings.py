@@ -49,6 +49,54 @@ class LLMSettings(BaseSettings):
         return self.openai_api_key is not None or bool(self.openai_api_key_secret_name)
 
 
+DEVELOPMENT_SIGNING_KEY = "development-only-signing-key-not-for-production-use"
+
+
+class AuthSettings(BaseSettings):
+    """Accounts and tokens. Outside development a real signing key is required."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: str = "development"
+    token_signing_key: SecretStr | None = None
+    # On AWS the key lives in Secrets Manager; this names the secret (read with caching).
+    token_signing_key_secret_name: str | None = None
+    token_issuer: str = "toro-assistant"  # noqa: S105 - a name, not a secret
+    token_audience: str = "toro-assistant-api"  # noqa: S105 - a name, not a secret
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+    refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=300)
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment.lower() in ("development", "dev", "local", "test")
+
+
+class ApiSettings(BaseSettings):
+    """HTTP behaviour of the REST API."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Comma-separated origins allowed by CORS; empty means same origin only.
+    cors_allow_origins: str = ""
+    max_body_bytes: int = Field(default=16 * 1024, ge=1024)
+    rate_limit_questions_per_minute: int = Field(default=10, ge=1)
+    publish_attempts: int = Field(default=3, ge=1, le=10)
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_allow_origins.split(",") if origin.strip()]
+
+
+@lru_cache
+def get_auth_settings() -> AuthSettings:
+    return AuthSettings()
+
+
+@lru_cache
+def get_api_settings() -> ApiSettings:
+    return ApiSettings()
+
+
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
@@ -61,5 +109,5 @@ def get_llm_settings() -> LLMSettings:
 
 def clear_caches() -> None:
     """Forget settings read so far (tests change the environment between cases)."""
-    get_settings.cache_clear()
-    get_llm_settings.cache_clear()
+    for getter in (get_settings, get_llm_settings, get_auth_settings, get_api_settings):
+        getter.cache_clear()

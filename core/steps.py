@@ -7,11 +7,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
 )
@@ -19,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core import clients, settings
 from core.errors import CompletionInProgress, IllegalTransition, InvalidQuestion
+from core.idempotency import persistence_layer
 from core.llm import get_llm_client, moderation_enabled
 from core.messaging import Publisher
 from core.models import (
@@ -42,7 +39,6 @@ from core.settings import get_settings
 from core.validation import clean_question
 from core.workflow import WorkflowStarter
 
-IDEMPOTENCY_PK = "IDEMPOTENCY#call_openai"
 _MAX_ERROR_MESSAGE = 1000
 
 
@@ -132,18 +128,10 @@ def _idempotency_config() -> IdempotencyConfig:
 @lru_cache
 def _idempotent_completion() -> Callable[..., dict[str, Any]]:
     """``_complete`` wrapped by Powertools Idempotency, storing records in the main table."""
-    persistence = DynamoDBPersistenceLayer(
-        table_name=get_settings().table_name,
-        key_attr="pk",
-        sort_key_attr="sk",
-        static_pk_value=IDEMPOTENCY_PK,
-        expiry_attr="ttl",
-        boto3_client=clients.dynamodb(),
-    )
     wrapped: Callable[..., dict[str, Any]] = idempotent_function(
         _complete,
         data_keyword_argument="request",
-        persistence_store=persistence,
+        persistence_store=persistence_layer("call_openai"),
         config=_idempotency_config(),
     )
     return wrapped

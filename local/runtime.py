@@ -30,7 +30,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from core import steps
+from core import reset
 from handlers import HANDLERS
 from local.lambda_gateway import Function, LambdaGateway
 from local.provision import Resources, provision
@@ -99,7 +99,7 @@ class EmbeddedRuntime:
             fast_retries=self.fast_retries,
         )
         os.environ.update(self.resources.environment())
-        steps.clear_caches()
+        reset.clear_caches()
         sqs = session.client("sqs")
         for subscription in self.resources.subscriptions:
             bridge = SnsBridge(sqs, self.gateway, subscription)

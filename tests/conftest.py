@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from core import steps
+from core import reset
 from local.lambda_gateway import LambdaContext
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -45,9 +45,9 @@ def offline_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name, value in OFFLINE_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(Path(__file__).resolve().parent)  # no developer .env leaks in
-    steps.clear_caches()
+    reset.clear_caches()
     yield
-    steps.clear_caches()
+    reset.clear_caches()
 
 
 def sample_events(handler: str) -> list[Path]:

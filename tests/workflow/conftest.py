@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 import pytest
 
-from core import steps
+from core import reset
 from core.models import Notification, Question, QuestionStatus, QuestionSubmitted
 from core.repository import NotificationRepository, QuestionRepository
 from core.workflow import execution_arn_for
@@ -104,7 +104,7 @@ def _wait_ready(process: subprocess.Popen[str], log_path: Path) -> dict[str, Any
 def runtime_environment(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in runtime.env.items():
         monkeypatch.setenv(name, value)
-    steps.clear_caches()
+    reset.clear_caches()
 
 
 @dataclass

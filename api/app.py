@@ -1,0 +1,55 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api import errors
+from api.middleware import BodySizeLimit
+from api.routes import api_router
+from core.accounts import signing_key
+from core.settings import get_api_settings
+
+DESCRIPTION = """\
+Ask questions about investing; an AI model answers them asynchronously.
+
+1. `POST /api/v1/auth/register`, then `POST /api/v1/auth/login` for tokens and a `session_id`.
+2. `POST /api/v1/questions` with `Authorization: Bearer <access_token>`: answered `202` at once.
+3. `GET /api/v1/questions/{session_id}/{question_id}` until its status is `answered`,
+   `failed` or `rejected`; `GET /api/v1/notifications` lists what became final.
+
+Every error has the body `{"error": {"code", "message", "details": [{"field", "reason"}]}}`.
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    signing_key()  # refuses to start outside development without a real key
+    yield
+
+
+def create_app() -> FastAPI:
+    settings = get_api_settings()
+    app = FastAPI(
+        title="Toro Assistant API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(api_router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            expose_headers=["Location", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

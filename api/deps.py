@@ -1,0 +1,46 @@
+"""Dependencies the routes declare. Tests swap them through ``app.dependency_overrides``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from core.accounts import AccountService, Principal, TokenService
+from core.errors import AuthenticationFailed
+from core.questions import QuestionService
+from core.repository import NotificationRepository
+
+_bearer = HTTPBearer(auto_error=False, description="The access token from /auth/login.")
+
+
+def get_tokens() -> TokenService:
+    return TokenService()
+
+
+def get_accounts(tokens: Annotated[TokenService, Depends(get_tokens)]) -> AccountService:
+    return AccountService(tokens=tokens)
+
+
+def get_questions() -> QuestionService:
+    return QuestionService()
+
+
+def get_notifications() -> NotificationRepository:
+    return NotificationRepository()
+
+
+def current_principal(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    tokens: Annotated[TokenService, Depends(get_tokens)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthenticationFailed("A bearer access token is required.")
+    return tokens.principal(credentials.credentials)
+
+
+Accounts = Annotated[AccountService, Depends(get_accounts)]
+Questions = Annotated[QuestionService, Depends(get_questions)]
+Notifications = Annotated[NotificationRepository, Depends(get_notifications)]
+CurrentUser = Annotated[Principal, Depends(current_principal)]

@@ -1,0 +1,144 @@
+"""Every error the API answers, in one shape, decided in one place.
+
+``{"error": {"code": "...", "message": "...", "details": [{"field": "...", "reason": "..."}]}}``
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core import errors
+from core.observability import logger
+
+
+class ErrorDetail(BaseModel):
+    field: str | None = None
+    reason: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail] = []
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+# Domain error -> HTTP status. The first class in this order that matches wins.
+STATUS: list[tuple[type[errors.ToroError], int]] = [
+    (errors.AuthenticationFailed, 401),
+    (errors.NotFound, 404),
+    (errors.UsernameTaken, 409),
+    (errors.IdempotencyInProgress, 409),
+    (errors.IdempotencyConflict, 422),
+    (errors.InvalidQuestion, 422),
+    (errors.InvalidCursor, 422),
+    (errors.RateLimited, 429),
+    (errors.PublishFailed, 503),
+    (errors.DependencyUnavailable, 503),
+]
+FIELDS: dict[type[errors.ToroError], str] = {
+    errors.InvalidQuestion: "question",
+    errors.InvalidCursor: "cursor",
+    errors.IdempotencyConflict: "Idempotency-Key",
+}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[ErrorDetail] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorResponse(error=ErrorBody(code=code, message=message, details=details or []))
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.ToroError)
+    status = next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    if isinstance(exc, errors.RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    if status == 503:
+        headers["Retry-After"] = "5"
+    field = next((name for cls, name in FIELDS.items() if isinstance(exc, cls)), None)
+    details = [ErrorDetail(field=field, reason=exc.message)] if field else []
+    if status >= 500:
+        logger.error("Request failed", extra={"error_code": exc.code, "error": exc.message})
+    message = exc.message if status < 500 or status == 503 else "The service failed."
+    return error_response(status, exc.code, message, details, headers)
+
+
+def _field(error: dict[str, Any]) -> str:
+    """``question``, ``limit``, ``Idempotency-Key``...; ``body`` when the body itself is bad."""
+    parts = [str(part) for part in error.get("loc", ())]
+    if error.get("type") == "json_invalid" or parts == ["body"]:
+        return "body"
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        ErrorDetail(field=_field(error), reason=str(error.get("msg", "invalid")))
+        for error in exc.errors()
+    ]
+    return error_response(422, "validation_error", "The request is not valid.", details)
+
+
+_HTTP_CODES = {
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
+
+
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    headers = dict(exc.headers or {})
+    return error_response(exc.status_code, code, str(exc.detail), headers=headers)
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("Unexpected error")
+    return error_response(500, "internal_error", "The service failed.")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(errors.ToroError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for the error statuses a route can answer."""
+    descriptions = {
+        401: "Missing, malformed, expired or tampered token, or wrong credentials.",
+        404: "Not found, or not the caller's.",
+        409: "Conflict.",
+        413: "Request body larger than the limit.",
+        422: "Invalid input: each problem names its field.",
+        429: "Rate limited; see Retry-After.",
+        503: "A dependency is unavailable; see Retry-After.",
+    }
+    return {
+        status: {"model": ErrorResponse, "description": descriptions[status]}
+        for status in (*statuses, 413, 422)
+    }

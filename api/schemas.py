@@ -1,0 +1,156 @@
+"""Request and response bodies. Internal fields (user ids, hashes, ARNs) never leave the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from core.models import Notification, Question, QuestionStatus
+
+Username = Annotated[
+    str,
+    StringConstraints(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$"),
+    Field(description="3-32 of letters, digits, `_`, `.` or `-`; case-insensitive."),
+]
+Password = Annotated[str, Field(min_length=8, max_length=128)]
+ResourceId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Credentials(Request):
+    username: Username
+    password: Password
+
+
+class RefreshRequest(Request):
+    refresh_token: Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+class QuestionCreate(Request):
+    question: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=10_000,
+            description="1-2000 characters after trimming, no control characters.",
+            examples=["O que é o Tesouro Selic?"],
+        ),
+    ]
+
+
+class UserPublic(BaseModel):
+    user_id: str
+    username: str
+    created_at: datetime
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = Field(examples=["bearer"])
+    expires_in: int = Field(description="Seconds until the access token expires.")
+    session_id: str
+
+
+class QuestionAccepted(BaseModel):
+    question_id: str
+    session_id: str
+    status: QuestionStatus
+    created_at: datetime
+
+    @classmethod
+    def of(cls, question: Question) -> QuestionAccepted:
+        return cls(
+            question_id=question.question_id,
+            session_id=question.session_id,
+            status=question.status,
+            created_at=question.created_at,
+        )
+
+
+class QuestionError(BaseModel):
+    code: str
+    message: str | None = None
+
+
+class QuestionPublic(BaseModel):
+    question_id: str
+    session_id: str
+    question: str
+    status: QuestionStatus
+    answer: str | None = None
+    model: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_ms: int | None = None
+    error: QuestionError | None = None
+    created_at: datetime
+    updated_at: datetime
+    processing_at: datetime | None = None
+    answered_at: datetime | None = None
+    failed_at: datetime | None = None
+    rejected_at: datetime | None = None
+
+    @classmethod
+    def of(cls, question: Question) -> QuestionPublic:
+        error = (
+            QuestionError(code=question.error_code, message=question.error_message)
+            if question.error_code
+            else None
+        )
+        return cls(
+            question_id=question.question_id,
+            session_id=question.session_id,
+            question=question.text,
+            status=question.status,
+            answer=question.answer,
+            model=question.model,
+            prompt_tokens=question.prompt_tokens,
+            completion_tokens=question.completion_tokens,
+            latency_ms=question.llm_latency_ms,
+            error=error,
+            created_at=question.created_at,
+            updated_at=question.updated_at,
+            processing_at=question.processing_at,
+            answered_at=question.answered_at,
+            failed_at=question.failed_at,
+            rejected_at=question.rejected_at,
+        )
+
+
+class QuestionList(BaseModel):
+    items: list[QuestionPublic]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; absent on the last one."
+    )
+
+
+class NotificationPublic(BaseModel):
+    notification_id: str
+    question_id: str
+    status: QuestionStatus
+    message: str
+    created_at: datetime
+    read_at: datetime | None = None
+
+    @classmethod
+    def of(cls, notification: Notification) -> NotificationPublic:
+        return cls.model_validate(notification.model_dump())
+
+
+class NotificationList(BaseModel):
+    items: list[NotificationPublic]
+    next_cursor: str | None = None
+    unread_count: int
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+    table: str = Field(examples=["reachable"])

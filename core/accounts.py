@@ -1,0 +1,318 @@
+"""Accounts, passwords, sessions and tokens.
+
+Passwords are hashed with argon2 (pwdlib). Access and refresh tokens are signed JWTs (PyJWT) with
+issuer, audience, expiry, subject (user id) and session id. Refresh tokens rotate: each session
+remembers the id of the one refresh token that is valid now; presenting an older one is treated
+as theft and revokes the session.
+
+Items: ``USERNAME#<name>`` / ``USERNAME`` (uniqueness), ``USER#<id>`` / ``PROFILE`` and
+``USER#<id>`` / ``SESSION#<session_id>``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any, Literal
+
+import jwt
+from aws_lambda_powertools.utilities import parameters
+from botocore.exceptions import ClientError
+from pwdlib import PasswordHash
+from pydantic import BaseModel
+
+from core.aws_errors import aws_call
+from core.errors import AuthenticationFailed, DependencyUnavailable, ToroError, UsernameTaken
+from core.models import new_id, utc_now
+from core.repository import Repository, decode_item, encode, user_pk
+from core.settings import DEVELOPMENT_SIGNING_KEY, AuthSettings, get_auth_settings
+
+ALGORITHM = "HS256"
+MIN_KEY_LENGTH = 32
+SECRET_MAX_AGE_SECONDS = 300
+INVALID_CREDENTIALS = "Invalid username or password."
+TokenType = Literal["access", "refresh"]
+
+
+class ConfigurationError(ToroError):
+    code = "configuration_error"
+
+
+class User(BaseModel):
+    user_id: str
+    username: str
+    created_at: datetime
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
+    expires_in: int
+    session_id: str
+
+
+class Principal(BaseModel):
+    """Who is calling, from a verified access token."""
+
+    user_id: str
+    session_id: str
+
+
+@lru_cache
+def password_hasher() -> PasswordHash:
+    return PasswordHash.recommended()
+
+
+@lru_cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so both cases take the same time."""
+    return password_hasher().hash(uuid.uuid4().hex)
+
+
+def signing_key(settings: AuthSettings | None = None) -> str:
+    """The token signing key; refuses a missing or default key outside development."""
+    settings = settings or get_auth_settings()
+    key: str | None = None
+    if settings.token_signing_key is not None:
+        key = settings.token_signing_key.get_secret_value()
+    elif settings.token_signing_key_secret_name:
+        try:
+            key = str(
+                parameters.get_secret(
+                    settings.token_signing_key_secret_name, max_age=SECRET_MAX_AGE_SECONDS
+                )
+            ).strip()
+        except parameters.exceptions.GetParameterError as exc:
+            raise DependencyUnavailable(f"Could not read the signing key secret: {exc}") from exc
+    if settings.is_development:
+        return key or DEVELOPMENT_SIGNING_KEY
+    if not key or key == DEVELOPMENT_SIGNING_KEY:
+        raise ConfigurationError(
+            f"ENVIRONMENT={settings.environment} needs a real token signing key: set "
+            "TOKEN_SIGNING_KEY_SECRET_NAME (or TOKEN_SIGNING_KEY)."
+        )
+    if len(key) < MIN_KEY_LENGTH:
+        raise ConfigurationError(f"The token signing key must have {MIN_KEY_LENGTH}+ characters.")
+    return key
+
+
+class TokenService:
+    def __init__(self, settings: AuthSettings | None = None, key: str | None = None) -> None:
+        self._settings = settings or get_auth_settings()
+        self._key = key or signing_key(self._settings)
+
+    def issue(self, user_id: str, session_id: str, refresh_jti: str) -> TokenPair:
+        ttl = self._settings.access_token_ttl_seconds
+        refresh_ttl = self._settings.refresh_token_ttl_seconds
+        return TokenPair(
+            access_token=self._encode("access", user_id, session_id, new_id(), ttl),
+            refresh_token=self._encode("refresh", user_id, session_id, refresh_jti, refresh_ttl),
+            expires_in=ttl,
+            session_id=session_id,
+        )
+
+    def _encode(self, kind: TokenType, user_id: str, session_id: str, jti: str, ttl: int) -> str:
+        now = utc_now()
+        claims = {
+            "iss": self._settings.token_issuer,
+            "aud": self._settings.token_audience,
+            "sub": user_id,
+            "sid": session_id,
+            "jti": jti,
+            "typ": kind,
+            "iat": now,
+            "nbf": now,
+            "exp": now + timedelta(seconds=ttl),
+        }
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM)
+
+    def verify(self, token: str, kind: TokenType) -> dict[str, Any]:
+        """The claims of a genuine, current token of ``kind``; else AuthenticationFailed."""
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                audience=self._settings.token_audience,
+                issuer=self._settings.token_issuer,
+                options={"require": ["exp", "iat", "sub", "sid", "jti", "typ", "aud", "iss"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthenticationFailed("The token has expired.") from exc
+        except jwt.PyJWTError as exc:
+            raise AuthenticationFailed("The token is not valid.") from exc
+        if claims.get("typ") != kind:
+            raise AuthenticationFailed(f"An {kind} token is required.")
+        return claims
+
+    def principal(self, access_token: str) -> Principal:
+        claims = self.verify(access_token, "access")
+        return Principal(user_id=str(claims["sub"]), session_id=str(claims["sid"]))
+
+
+class AccountRepository(Repository):
+    @aws_call
+    def create_user(self, username: str, password_hash: str) -> User:
+        user = User(user_id=new_id(), username=username, created_at=utc_now())
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": {
+                                "pk": encode(f"USERNAME#{username}"),
+                                "sk": encode("USERNAME"),
+                                "user_id": encode(user.user_id),
+                            },
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": {
+                                "pk": encode(user_pk(user.user_id)),
+                                "sk": encode("PROFILE"),
+                                "entity": encode("user"),
+                                "user_id": encode(user.user_id),
+                                "username": encode(username),
+                                "password_hash": encode(password_hash),
+                                "created_at": encode(user.created_at),
+                            },
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                raise UsernameTaken(f"The username {username!r} is taken.") from exc
+            raise
+        return user
+
+    @aws_call
+    def credentials(self, username: str) -> tuple[User, str] | None:
+        """The user and password hash for ``username``, or None."""
+        found = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": encode(f"USERNAME#{username}"), "sk": encode("USERNAME")},
+            ConsistentRead=True,
+        )
+        if "Item" not in found:
+            return None
+        user_id = decode_item(found["Item"])["user_id"]
+        profile = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": encode(user_pk(user_id)), "sk": encode("PROFILE")},
+            ConsistentRead=True,
+        )
+        if "Item" not in profile:
+            return None
+        data = decode_item(profile["Item"])
+        return User.model_validate(data), str(data["password_hash"])
+
+    @aws_call
+    def create_session(self, user_id: str, session_id: str, refresh_jti: str, ttl: int) -> None:
+        now = utc_now()
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                "pk": encode(user_pk(user_id)),
+                "sk": encode(f"SESSION#{session_id}"),
+                "entity": encode("session"),
+                "session_id": encode(session_id),
+                "refresh_jti": encode(refresh_jti),
+                "created_at": encode(now),
+                "ttl": encode(int((now + timedelta(seconds=ttl)).timestamp())),
+            },
+        )
+
+    @aws_call
+    def rotate_refresh(self, user_id: str, session_id: str, old_jti: str, new_jti: str) -> bool:
+        """Swap the session's valid refresh token id; False if ``old_jti`` is not the valid one."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": encode(user_pk(user_id)), "sk": encode(f"SESSION#{session_id}")},
+                UpdateExpression="SET refresh_jti = :new, refreshed_at = :now",
+                ConditionExpression="attribute_exists(pk) AND refresh_jti = :old"
+                " AND attribute_not_exists(revoked_at)",
+                ExpressionAttributeValues={
+                    ":new": encode(new_jti),
+                    ":old": encode(old_jti),
+                    ":now": encode(utc_now()),
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    @aws_call
+    def revoke_session(self, user_id: str, session_id: str) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": encode(user_pk(user_id)), "sk": encode(f"SESSION#{session_id}")},
+                UpdateExpression="SET revoked_at = :now",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":now": encode(utc_now())},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+    @aws_call
+    def session_exists(self, user_id: str, session_id: str) -> bool:
+        found = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": encode(user_pk(user_id)), "sk": encode(f"SESSION#{session_id}")},
+            ProjectionExpression="pk",
+        )
+        return "Item" in found
+
+
+class AccountService:
+    def __init__(
+        self, repository: AccountRepository | None = None, tokens: TokenService | None = None
+    ) -> None:
+        self._repository = repository or AccountRepository()
+        self._tokens = tokens or TokenService()
+
+    def register(self, username: str, password: str) -> User:
+        return self._repository.create_user(username, password_hasher().hash(password))
+
+    def login(self, username: str, password: str) -> TokenPair:
+        found = self._repository.credentials(username)
+        if found is None:
+            password_hasher().verify(password, _dummy_hash())
+            raise AuthenticationFailed(INVALID_CREDENTIALS)
+        user, password_hash = found
+        if not password_hasher().verify(password, password_hash):
+            raise AuthenticationFailed(INVALID_CREDENTIALS)
+        return self._start_session(user.user_id)
+
+    def _start_session(self, user_id: str) -> TokenPair:
+        session_id, jti = new_id(), new_id()
+        ttl = get_auth_settings().refresh_token_ttl_seconds
+        self._repository.create_session(user_id, session_id, jti, ttl)
+        return self._tokens.issue(user_id, session_id, jti)
+
+    def refresh(self, refresh_token: str) -> TokenPair:
+        claims = self._tokens.verify(refresh_token, "refresh")
+        user_id, session_id, jti = str(claims["sub"]), str(claims["sid"]), str(claims["jti"])
+        new_jti = new_id()
+        if not self._repository.rotate_refresh(user_id, session_id, jti, new_jti):
+            # An old (already rotated) or revoked token: possibly stolen. End the session.
+            self._repository.revoke_session(user_id, session_id)
+            raise AuthenticationFailed("The refresh token is no longer valid; log in again.")
+        return self._tokens.issue(user_id, session_id, new_jti)
+
+    def owns_session(self, principal: Principal, session_id: str) -> bool:
+        if session_id == principal.session_id:
+            return True
+        return self._repository.session_exists(principal.user_id, session_id)

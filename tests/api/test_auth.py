@@ -1,0 +1,197 @@
+"""Accounts and tokens: register, login, refresh with rotation, and every way a token is refused."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import pytest
+
+from core.settings import DEVELOPMENT_SIGNING_KEY
+from tests.api.conftest import PASSWORD, Api
+
+REGISTER = "/api/v1/auth/register"
+LOGIN = "/api/v1/auth/login"
+REFRESH = "/api/v1/auth/refresh"
+PROTECTED = "/api/v1/notifications"
+
+
+def error_of(response: Any) -> dict[str, Any]:
+    body: dict[str, Any] = response.json()["error"]
+    return body
+
+
+def test_register_stores_the_username_lower_case(api: Api) -> None:
+    response = api.client.post(REGISTER, json={"username": "Ana.Silva", "password": PASSWORD})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["username"] == "ana.silva"
+    assert set(body) == {"user_id", "username", "created_at"}  # no hash, ever
+    assert api.login("ANA.SILVA")["token_type"] == "bearer"
+
+
+def test_a_taken_username_is_a_conflict_whatever_its_case(api: Api) -> None:
+    api.user("bruno")
+    response = api.client.post(REGISTER, json={"username": "BRUNO", "password": PASSWORD})
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "username_taken"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"username": "ab", "password": PASSWORD}, "username"),
+        ({"username": "a" * 33, "password": PASSWORD}, "username"),
+        ({"username": "ana silva", "password": PASSWORD}, "username"),
+        ({"username": "ana!", "password": PASSWORD}, "username"),
+        ({"username": "carla", "password": "short"}, "password"),
+        ({"username": "carla", "password": "x" * 129}, "password"),
+        ({"username": "carla"}, "password"),
+        ({"username": 42, "password": PASSWORD}, "username"),
+        ({"username": "carla", "password": PASSWORD, "admin": True}, "admin"),
+    ],
+)
+def test_register_refuses_bad_input_naming_the_field(
+    api: Api, body: dict[str, Any], field: str
+) -> None:
+    response = api.client.post(REGISTER, json=body)
+    assert response.status_code == 422
+    error = error_of(response)
+    assert error["code"] == "validation_error"
+    assert field in [detail["field"] for detail in error["details"]]
+
+
+def test_invalid_json_is_a_422_not_a_500(api: Api) -> None:
+    response = api.client.post(
+        REGISTER, content=b'{"username": ', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert error_of(response)["details"][0]["field"] == "body"
+
+
+def test_login_returns_tokens_and_a_session(api: Api) -> None:
+    api.user("dora")
+    tokens = api.login("dora")
+    assert set(tokens) == {
+        "access_token",
+        "refresh_token",
+        "token_type",
+        "expires_in",
+        "session_id",
+    }
+    assert tokens["expires_in"] == 900
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    assert claims["iss"] == "toro-assistant"
+    assert claims["aud"] == "toro-assistant-api"
+    assert claims["sid"] == tokens["session_id"]
+    assert claims["exp"] - claims["iat"] == 900
+
+
+def test_wrong_credentials_get_the_same_answer_whether_or_not_the_user_exists(api: Api) -> None:
+    api.user("edu")
+    wrong_password = api.client.post(LOGIN, json={"username": "edu", "password": "wrong-pass"})
+    no_such_user = api.client.post(LOGIN, json={"username": "nobody", "password": "wrong-pass"})
+    assert wrong_password.status_code == no_such_user.status_code == 401
+    assert error_of(wrong_password) == error_of(no_such_user)
+
+
+def test_refresh_rotates_and_a_reused_refresh_token_is_refused(api: Api) -> None:
+    user = api.user("fabi")
+    first = user.tokens
+    rotated = api.client.post(REFRESH, json={"refresh_token": first["refresh_token"]})
+    assert rotated.status_code == 200
+    second = rotated.json()
+    assert second["session_id"] == first["session_id"]
+    assert second["refresh_token"] != first["refresh_token"]
+    assert (
+        api.client.get(
+            PROTECTED, headers={"Authorization": f"Bearer {second['access_token']}"}
+        ).status_code
+        == 200
+    )
+
+    reused = api.client.post(REFRESH, json={"refresh_token": first["refresh_token"]})
+    assert reused.status_code == 401
+    # A reused token may be a stolen one: the whole session ends, the newest token too.
+    after_theft = api.client.post(REFRESH, json={"refresh_token": second["refresh_token"]})
+    assert after_theft.status_code == 401
+
+
+def test_an_access_token_is_not_a_refresh_token_and_vice_versa(api: Api) -> None:
+    user = api.user("gabi")
+    as_refresh = api.client.post(REFRESH, json={"refresh_token": user.tokens["access_token"]})
+    assert as_refresh.status_code == 401
+    as_access = api.client.get(
+        PROTECTED, headers={"Authorization": f"Bearer {user.tokens['refresh_token']}"}
+    )
+    assert as_access.status_code == 401
+
+
+def _claims(token: str) -> dict[str, Any]:
+    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    return claims
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def _tampered(token: str, how: str) -> str:
+    claims = _claims(token)
+    if how == "signature":
+        head, payload, signature = token.split(".")
+        flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+        return f"{head}.{payload}.{flipped}"
+    if how == "payload":
+        head, _, signature = token.split(".")
+        return f"{head}.{_b64({**claims, 'sub': 'someone-else'})}.{signature}"
+    if how == "alg-none":
+        return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
+    if how == "other-key":
+        return jwt.encode(claims, "another-key-that-is-long-enough-0123456789", algorithm="HS256")
+    now = datetime.now(UTC)
+    forgeries: dict[str, dict[str, Any]] = {
+        "expired": {"iat": now - timedelta(hours=2), "exp": now - timedelta(hours=1)},
+        "wrong-audience": {"aud": "someone-elses-api"},
+        "wrong-issuer": {"iss": "evil"},
+        "no-session": {"sid": None},
+    }
+    forged = {**claims, **forgeries[how]}
+    forged = {k: v for k, v in forged.items() if v is not None}
+    return jwt.encode(forged, DEVELOPMENT_SIGNING_KEY, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "signature",
+        "payload",
+        "alg-none",
+        "other-key",
+        "expired",
+        "wrong-audience",
+        "wrong-issuer",
+        "no-session",
+    ],
+)
+def test_a_tampered_token_is_refused(api: Api, how: str) -> None:
+    user = api.user("hugo")
+    assert api.client.get(PROTECTED, headers=user.headers).status_code == 200
+    token = _tampered(user.tokens["access_token"], how)
+    response = api.client.get(PROTECTED, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert error_of(response)["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize(
+    "header", [None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer not.a.jwt", "Token x"]
+)
+def test_missing_or_malformed_authorization_is_401(api: Api, header: str | None) -> None:
+    headers = {} if header is None else {"Authorization": header}
+    response = api.client.get(PROTECTED, headers=headers)
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "unauthorized"
