@@ -37,8 +37,7 @@ STATUS: list[tuple[type[errors.ToroError], int]] = [
     (errors.AuthenticationFailed, 401),
     (errors.NotFound, 404),
     (errors.UsernameTaken, 409),
-    (errors.IdempotencyInProgress, 409),
-    (errors.IdempotencyConflict, 422),
+    (errors.IdempotencyConflict, 409),
     (errors.InvalidQuestion, 422),
     (errors.InvalidCursor, 422),
     (errors.RateLimited, 429),
@@ -110,6 +109,10 @@ _HTTP_CODES = {
 
 def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's answer to a body it cannot even decode (not UTF-8, say): bad input all the same.
+        detail = ErrorDetail(field="body", reason=str(exc.detail))
+        return error_response(422, "validation_error", "The request is not valid.", [detail])
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     headers = dict(exc.headers or {})
     return error_response(exc.status_code, code, str(exc.detail), headers=headers)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from core.errors import InvalidQuestion
 from core.models import Notification, Question, QuestionStatus
+from core.settings import get_settings
+from core.validation import clean_question
 
 Username = Annotated[
     str,
@@ -33,15 +36,34 @@ class RefreshRequest(Request):
     refresh_token: Annotated[str, Field(min_length=1, max_length=4096)]
 
 
+# Any character but controls (line breaks and tabs are fine), with at least one that is not
+# white space. The service trims the question and checks the same rules again.
+_TEXT = r"[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
+_VISIBLE = r"[^\s\x00-\x1F\x7F-\x9F]"
+QUESTION_PATTERN = f"^{_TEXT}*{_VISIBLE}{_TEXT}*$"
+
+
+def _answerable(text: str) -> str:
+    """The service's own rules, with its own words for what is wrong."""
+    try:
+        clean_question(text, max_chars=get_settings().question_max_chars)
+    except InvalidQuestion as exc:
+        raise ValueError(exc.message) from exc
+    return text
+
+
 class QuestionCreate(Request):
     question: Annotated[
         str,
         Field(
             min_length=1,
-            max_length=10_000,
-            description="1-2000 characters after trimming, no control characters.",
+            max_length=2000,
+            json_schema_extra={"pattern": QUESTION_PATTERN},
+            description="At most 2000 characters, not only white space, no control characters "
+            "(line breaks and tabs are fine). Stored trimmed.",
             examples=["O que é o Tesouro Selic?"],
         ),
+        AfterValidator(_answerable),
     ]
 
 

@@ -51,7 +51,7 @@ def test_asking_stores_a_pending_question_and_publishes_it(api: Api) -> None:
     [
         ({"question": ""}, "question", "at least 1"),
         ({"question": "   \n\t "}, "question", "empty"),
-        ({"question": "a" * 2001}, "question", "limit is 2000"),
+        ({"question": "a" * 2001}, "question", "at most 2000 characters"),
         ({"question": "Olá\x00mundo"}, "question", "control character"),
         ({"question": 12}, "question", "string"),
         ({"question": None}, "question", "string"),
@@ -99,7 +99,8 @@ def test_an_idempotency_key_reused_for_another_question_is_refused(api: Api) -> 
     ana = api.user("ana")
     assert api.ask(ana, "Primeira?", **{"Idempotency-Key": "k-9"}).status_code == 202
     response = api.ask(ana, "Outra pergunta?", **{"Idempotency-Key": "k-9"})
-    assert response.status_code == 422
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "idempotency_key_reused"
     assert error_of(response)["details"][0]["field"] == "Idempotency-Key"
 
 
