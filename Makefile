@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run test test-unit test-integration test-workflow lint fmt bench clean
+.PHONY: help install lock run test test-unit test-integration test-api test-workflow lint fmt bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -48,11 +48,15 @@ test-unit: $(STAMP) ## Unit tests only (pure logic, no AWS)
 test-integration: $(STAMP) ## Handlers against moto
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
+test-api: $(STAMP) ## The REST API against moto, including the OpenAPI fuzzing
+	$(BIN)/pytest tests/api $(PYTEST_ARGS)
+
 test-workflow: $(STAMP) ## The real state machine in the embedded runtime
 	$(BIN)/pytest tests/workflow $(PYTEST_ARGS)
 
-bench: $(STAMP) ## Measure one execution's latency in the embedded runtime
+bench: $(STAMP) ## Print the measured figures: workflow latency, API throughput
 	$(BIN)/python -m bench.workflow_latency
+	$(BIN)/python -m bench.api_throughput
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
