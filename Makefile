@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run test test-unit test-integration test-api test-workflow lint fmt bench clean
+.PHONY: help install lock run test test-unit test-integration test-api test-system test-workflow lint fmt bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -27,8 +27,8 @@ lock: ## Re-resolve requirements.lock from pyproject.toml
 	@test -x $(BIN)/uv || (test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); $(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)")
 	$(BIN)/uv pip compile pyproject.toml --extra api --extra local --extra dev --python-version 3.11 -q -o requirements.lock
 
-run: $(STAMP) ## Run the embedded AWS runtime locally (no AWS account needed)
-	$(BIN)/python -m local.runtime
+run: $(STAMP) ## Run the whole system locally: API, Lambdas, state machine, answerer (no AWS, no key)
+	$(BIN)/toro dev
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy (strict)
 	$(BIN)/ruff check .
@@ -51,12 +51,16 @@ test-integration: $(STAMP) ## Handlers against moto
 test-api: $(STAMP) ## The REST API against moto, including the OpenAPI fuzzing
 	$(BIN)/pytest tests/api $(PYTEST_ARGS)
 
+test-system: $(STAMP) ## `toro dev` as a user runs it: HTTP, the CLI, every sample event
+	$(BIN)/pytest tests/system $(PYTEST_ARGS)
+
 test-workflow: $(STAMP) ## The real state machine in the embedded runtime
 	$(BIN)/pytest tests/workflow $(PYTEST_ARGS)
 
-bench: $(STAMP) ## Print the measured figures: workflow latency, API throughput
+bench: $(STAMP) ## Print the measured figures: workflow latency, API throughput, local load
 	$(BIN)/python -m bench.workflow_latency
 	$(BIN)/python -m bench.api_throughput
+	$(BIN)/python -m bench.local_load
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -12,15 +12,19 @@ share one process here, and Powertools' logger and metrics keep per-invocation s
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import importlib
 import json
 import logging
+import os
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -30,6 +34,7 @@ log = logging.getLogger("toro.lambda")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 INVOKE_PREFIX = "/2015-03-31/functions/"
 INVOKE_SUFFIX = "/invocations"
+LOG_TAIL_BYTES = 4096  # what Lambda returns of the log with LogType=Tail
 
 
 @dataclass
@@ -79,6 +84,41 @@ class Invocation:
     payload: bytes
     function_error: str | None = None
     request_id: str = ""
+    logs: bytes = b""
+
+
+class _ThreadLogs(logging.Handler):
+    """Collects the log lines one thread writes, formatted as the handler's own output."""
+
+    def __init__(self, formatter: logging.Formatter | None) -> None:
+        super().__init__()
+        self.thread = threading.get_ident()
+        self.lines: list[str] = []
+        if formatter is not None:
+            self.setFormatter(formatter)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.lines.append(self.format(record) + "\n")
+
+
+@contextmanager
+def _captured_logs(enabled: bool) -> Iterator[list[str]]:
+    """What this thread logs meanwhile: the service's logger and every other one."""
+    if not enabled:
+        yield []
+        return
+    service = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "toro-assistant"))
+    formatter = service.handlers[0].formatter if service.handlers else None
+    capture = _ThreadLogs(formatter)
+    targets = [service, logging.getLogger()]
+    for target in targets:
+        target.addHandler(capture)
+    try:
+        yield capture.lines
+    finally:
+        for target in targets:
+            target.removeHandler(capture)
 
 
 def function_name_from(identifier: str) -> str:
@@ -128,21 +168,27 @@ class LambdaGateway:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         invocation_type = environ.get("HTTP_X_AMZ_INVOCATION_TYPE", "RequestResponse")
+        tail = environ.get("HTTP_X_AMZ_LOG_TYPE") == "Tail"
         if invocation_type == "DryRun":
             return _respond(start_response, 204, b"", {})
         if invocation_type == "Event":
             self._async.submit(self.invoke, name, body)
             return _respond(start_response, 202, b"", {})
-        result = self.invoke(name, body)
+        result = self.invoke(name, body, tail=tail)
         headers = {"X-Amz-Executed-Version": "$LATEST", "x-amzn-RequestId": result.request_id}
+        if tail:
+            headers["X-Amz-Log-Result"] = base64.b64encode(result.logs[-LOG_TAIL_BYTES:]).decode()
         if result.function_error:
             headers["X-Amz-Function-Error"] = result.function_error
         if result.status == 400:
             headers["x-amzn-ErrorType"] = "InvalidRequestContentException"
         return _respond(start_response, result.status, result.payload, headers)
 
-    def invoke(self, name: str, payload: bytes | str) -> Invocation:
-        """Run function ``name`` with a JSON payload, as Lambda's synchronous Invoke does."""
+    def invoke(self, name: str, payload: bytes | str, *, tail: bool = False) -> Invocation:
+        """Run function ``name`` with a JSON payload, as Lambda's synchronous Invoke does.
+
+        With ``tail``, the log lines the invocation wrote come back too (Invoke's LogType=Tail).
+        """
         function = self.functions[name]
         raw = payload.encode() if isinstance(payload, str) else payload
         try:
@@ -156,22 +202,37 @@ class LambdaGateway:
             memory_limit_in_mb=function.memory_mb,
             timeout_seconds=function.timeout_seconds,
         )
-        with function.lock:
+        with function.lock, _captured_logs(tail) as logs:
+            _ensure_event_loop()
             context.started = time.monotonic()
             try:
                 result = function.load()(event, context)
             except Exception as exc:
                 log.debug("%s raised %s", name, type(exc).__name__, exc_info=True)
                 trace = traceback.format_tb(exc.__traceback__)
-                return _unhandled(context, type(exc).__name__, str(exc), trace)
-            elapsed = time.monotonic() - context.started
-        if elapsed > function.timeout_seconds:
-            message = f"Task timed out after {function.timeout_seconds:.2f} seconds"
-            return _unhandled(context, "Sandbox.Timedout", message, [])
-        return Invocation(200, json.dumps(result).encode(), None, context.aws_request_id)
+                invocation = _unhandled(context, type(exc).__name__, str(exc), trace)
+            else:
+                elapsed = time.monotonic() - context.started
+                if elapsed > function.timeout_seconds:
+                    message = f"Task timed out after {function.timeout_seconds:.2f} seconds"
+                    invocation = _unhandled(context, "Sandbox.Timedout", message, [])
+                else:
+                    invocation = Invocation(
+                        200, json.dumps(result).encode(), None, context.aws_request_id
+                    )
+        invocation.logs = "".join(logs).encode()
+        return invocation
 
     def close(self) -> None:
         self._async.shutdown(wait=False, cancel_futures=True)
+
+
+def _ensure_event_loop() -> None:
+    """Lambda runs a handler on a thread with an event loop (Mangum needs one); so do we."""
+    try:
+        asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 def _unhandled(

@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 Payload = dict[str, Any] | bytes
 
@@ -81,7 +81,7 @@ class OpenAICompatibleServer:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/v1"
 
-    def start(self) -> OpenAICompatibleServer:
+    def start(self) -> Self:
         self._thread.start()
         return self
 

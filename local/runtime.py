@@ -32,14 +32,13 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from core import reset
 from handlers import HANDLERS
+from local.functions import ACCOUNT, DEFAULT_REGION, FUNCTIONS
 from local.lambda_gateway import Function, LambdaGateway
 from local.provision import Resources, provision
 from local.sns_bridge import SnsBridge
 
 log = logging.getLogger("toro.runtime")
 
-ACCOUNT = "123456789012"
-DEFAULT_REGION = "us-east-1"
 # Lambda timeouts, below each task's TimeoutSeconds in the ASL (the CDK app uses the same).
 FUNCTION_TIMEOUTS = {"call_openai": 30, "validate_question": 25}
 
@@ -73,7 +72,7 @@ class EmbeddedRuntime:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         functions = [
             Function(name=name, handler=path, timeout_seconds=FUNCTION_TIMEOUTS.get(name, 20))
-            for name, path in HANDLERS.items()
+            for name, path in FUNCTIONS.items()
         ]
         app = DomainDispatcherApplication(create_backend_app)
         self.gateway = LambdaGateway(app, functions, region=self.region, account=ACCOUNT)

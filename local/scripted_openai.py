@@ -71,10 +71,6 @@ class ScriptedOpenAI(OpenAICompatibleServer):
         self._lock = threading.Lock()
         self.calls: list[Call] = []
 
-    def start(self) -> ScriptedOpenAI:
-        super().start()
-        return self
-
     def script(self, marker: str, outcomes: list[str]) -> None:
         unknown = set(outcomes) - OUTCOMES
         if unknown or not outcomes:

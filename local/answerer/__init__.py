@@ -55,7 +55,8 @@ _PT_MARKERS = frozenset(
 _EN_MARKERS = frozenset(
     """
     the what is how do does i my of to in an can should which are you it work much about if
-    at on with for this that there be will would have has get or by
+    at on with for this that there be will would have has get or by who when where why was
+    were did from your
     """.split()
 )
 _STEMMERS = (snowballstemmer.stemmer("portuguese"), snowballstemmer.stemmer("english"))

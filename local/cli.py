@@ -1,0 +1,395 @@
+"""``toro``: run the whole system locally, ask it questions, invoke handlers, inspect executions."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import boto3
+import typer
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from local import http
+from local.functions import ACCOUNT, DEFAULT_REGION, FUNCTIONS
+
+if TYPE_CHECKING:
+    from local.dev import Running
+
+app = typer.Typer(
+    help="Toro Assistant on this machine: run it, ask it, invoke its handlers, inspect runs.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+executions_app = typer.Typer(help="The state machine's executions (local or on AWS).")
+app.add_typer(executions_app, name="executions")
+console = Console()
+errors = Console(stderr=True)
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+LOCAL_ENDPOINT = "http://127.0.0.1:4566"
+LOCAL_STATE_MACHINE = f"arn:aws:states:{DEFAULT_REGION}:{ACCOUNT}:stateMachine:QuestionWorkflow"
+FINAL = ("answered", "failed", "rejected")
+
+Endpoint = Annotated[
+    str,
+    typer.Option(envvar="TORO_AWS_ENDPOINT", help="AWS endpoint; ignored with --aws."),
+]
+UseAws = Annotated[
+    bool, typer.Option("--aws", help="Talk to real AWS (credentials and region from the SDK).")
+]
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    errors.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+def _aws_client(service: str, endpoint: str, use_aws: bool) -> Any:
+    kwargs: dict[str, Any] = {"config": Config(retries={"max_attempts": 2}, read_timeout=120)}
+    if not use_aws:
+        kwargs["endpoint_url"] = endpoint
+        kwargs["region_name"] = os.environ.get("AWS_REGION", DEFAULT_REGION)
+        kwargs.setdefault("aws_access_key_id", os.environ.get("AWS_ACCESS_KEY_ID", "local"))
+        kwargs.setdefault("aws_secret_access_key", os.environ.get("AWS_SECRET_ACCESS_KEY", "local"))
+    return boto3.client(service, **kwargs)  # type: ignore[call-overload]
+
+
+# --- toro dev --------------------------------------------------------------------------------
+
+
+@app.command()
+def dev(
+    host: Annotated[str, typer.Option(envvar="TORO_HOST", help="Address to listen on.")] = (
+        "127.0.0.1"
+    ),
+    aws_port: Annotated[int, typer.Option(envvar="TORO_AWS_PORT", help="AWS endpoint port.")] = (
+        4566
+    ),
+    api_port: Annotated[int, typer.Option(envvar="TORO_API_PORT", help="API port.")] = 8000,
+    json_logs: Annotated[
+        bool, typer.Option("--json-logs", help="Powertools JSON logs and EMF metrics.")
+    ] = False,
+    fast_retries: Annotated[
+        bool, typer.Option("--fast-retries", help="Cap every workflow retry wait at 1 s.")
+    ] = False,
+) -> None:
+    """Run the whole system: AWS endpoint, Lambdas, state machine, answerer and API."""
+    # Imported here: the other commands start faster without the runtime's packages.
+    from local.dev import DevConfig, DevStack, PortInUse
+    from local.logs import configure
+
+    configure(json_logs)
+    if not json_logs:
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    stack = DevStack(DevConfig(host, aws_port, api_port, fast_retries))
+    try:
+        running = stack.start()
+    except PortInUse as exc:
+        stack.stop()
+        raise fail(str(exc)) from None
+    _banner(running)
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    stopped.wait()
+    console.print("\nStopping...")
+    stack.stop()
+    console.print("Stopped.")
+
+
+def _banner(running: Running) -> None:
+    resources = running.resources
+    table = Table.grid(padding=(0, 2))
+    table.add_row("API", f"{running.api_url}/api/v1   (docs: {running.api_url}/docs)")
+    table.add_row(
+        "AWS endpoint", f"{running.aws_endpoint}   DynamoDB, SNS, SQS, Step Functions, Lambda"
+    )
+    table.add_row("Answerer", f"{running.answerer}   {running.answerer_url}")
+    table.add_row("State machine", resources.state_machine_arn)
+    table.add_row("Table", resources.table_name)
+    api = f"{running.api_url}/api/v1"
+    tries = "\n".join(
+        [
+            f'  toro ask "O que é o Tesouro Selic?" --api {running.api_url}',
+            f"  curl -s -X POST {api}/auth/register -H 'Content-Type: application/json' "
+            """-d '{"username": "ana", "password": "correct horse battery"}'""",
+            f"  curl -s -X POST {api}/auth/login -H 'Content-Type: application/json' "
+            """-d '{"username": "ana", "password": "correct horse battery"}'""",
+            f"  curl -s -X POST {api}/questions -H 'Authorization: Bearer <access_token>' "
+            """-H 'Content-Type: application/json' -d '{"question": "O que é CDB?"}'""",
+            f"  toro executions list --endpoint {running.aws_endpoint}",
+            f"  aws stepfunctions list-executions --endpoint-url {running.aws_endpoint} "
+            f"--state-machine-arn {resources.state_machine_arn}",
+        ]
+    )
+    console.print(
+        Panel(
+            table,
+            title=f"Toro Assistant is running (started in {running.started_in_seconds:.1f} s)",
+        )
+    )
+    console.print(f"Try it:\n{tries}\n\nPress Ctrl-C to stop.", highlight=False, soft_wrap=True)
+
+
+# --- toro ask --------------------------------------------------------------------------------
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in Portuguese or English.")],
+    user: Annotated[str, typer.Option(help="Local user to ask as (created if new).")] = "local",
+    password: Annotated[
+        str, typer.Option(envvar="TORO_PASSWORD", help="That user's password.")
+    ] = "toro-local-password",  # noqa: S107 - a local-only default, overridable
+    api: Annotated[str, typer.Option(envvar="TORO_API_URL", help="The API's base URL.")] = (
+        "http://127.0.0.1:8000"
+    ),
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer.")] = 120,
+) -> None:
+    """Ask a question as a local user, follow it live, and print the answer and its sources."""
+    base = f"{api.rstrip('/')}/api/v1"
+    credentials = {"username": user, "password": password}
+    try:
+        registered = http.call("POST", f"{base}/auth/register", credentials)
+        if registered.status not in (201, 409):
+            raise fail(_problem(registered))
+        login = http.call("POST", f"{base}/auth/login", credentials)
+        if login.status != 200:
+            raise fail(f"could not log in as {user!r}: {_problem(login)}")
+        token = login.body["access_token"]
+        asked = http.call("POST", f"{base}/questions", {"question": question}, token)
+        if asked.status != 202:
+            raise fail(f"the question was not accepted: {_problem(asked)}")
+        location = api.rstrip("/") + asked.headers["location"]
+        result = _follow(location, token, timeout)
+    except http.Unreachable as exc:
+        raise fail(f"{exc}. Is `toro dev` (make run) running?", 2) from None
+    _print_result(result)
+    if result["status"] != "answered":
+        raise typer.Exit(1)
+
+
+def _problem(response: http.Response) -> str:
+    body = response.body
+    if isinstance(body, dict) and "error" in body:
+        error = body["error"]
+        details = "; ".join(f"{d.get('field')}: {d.get('reason')}" for d in error["details"])
+        return f"HTTP {response.status} {error['message']}" + (f" ({details})" if details else "")
+    return f"HTTP {response.status} {body}"
+
+
+def _follow(location: str, token: str, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    delay = 0.2
+    with console.status("pending...") as status:
+        while True:
+            response = http.call("GET", location, token=token)
+            if response.status != 200:
+                raise fail(f"could not read the question: {_problem(response)}")
+            body: dict[str, Any] = response.body
+            status.update(f"{body['status']}...")
+            if body["status"] in FINAL:
+                return body
+            if time.monotonic() > deadline:
+                raise fail(f"no answer within {timeout:.0f} s (status: {body['status']})", 2)
+            time.sleep(delay)
+            delay = min(delay * 1.5, 2.0)
+
+
+def _print_result(result: dict[str, Any]) -> None:
+    if result["status"] == "answered":
+        subtitle = f"{result.get('model')} · {result.get('latency_ms')} ms"
+        console.print(Panel(result["answer"], title="answered", subtitle=subtitle))
+        return
+    error = result.get("error") or {}
+    console.print(
+        Panel(
+            f"{error.get('message') or 'no reason recorded'}",
+            title=f"[red]{result['status']}[/red] ({error.get('code')})",
+        )
+    )
+
+
+# --- toro invoke -----------------------------------------------------------------------------
+
+
+def _events_of(handler: str) -> list[Path]:
+    return sorted((EVENTS / handler).glob("*.json"))
+
+
+@app.command()
+def invoke(
+    handler: Annotated[str, typer.Argument(help="Function name, e.g. persist_answer.")],
+    event_file: Annotated[
+        Path | None, typer.Argument(help="Event JSON; default: the handler's first sample.")
+    ] = None,
+    endpoint: Endpoint = LOCAL_ENDPOINT,
+    use_aws: UseAws = False,
+    function_name: Annotated[
+        str | None, typer.Option(help="Deployed function name, when it differs (--aws).")
+    ] = None,
+) -> None:
+    """Invoke a handler with a sample event, print its result and its logs."""
+    if handler not in FUNCTIONS:
+        raise fail(f"no handler {handler!r}. Handlers: {', '.join(sorted(FUNCTIONS))}", 2)
+    samples = _events_of(handler)
+    if event_file is None:
+        if not samples:
+            raise fail(f"no sample event in events/{handler}/; pass an event file", 2)
+        event_file = samples[0]
+    if not event_file.is_file():
+        names = ", ".join(str(p.relative_to(EVENTS.parent)) for p in samples) or "none"
+        raise fail(f"no event file {event_file}. Samples for {handler}: {names}", 2)
+    payload = event_file.read_bytes()
+    try:
+        json.loads(payload)
+    except ValueError as exc:
+        raise fail(f"{event_file} is not JSON: {exc}", 2) from None
+    client = _aws_client("lambda", endpoint, use_aws)
+    try:
+        response = client.invoke(
+            FunctionName=function_name or handler, Payload=payload, LogType="Tail"
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise fail(f"invoke failed: {exc}", 2) from None
+    result = json.loads(response["Payload"].read() or b"null")
+    logs = base64.b64decode(response.get("LogResult", "")).decode(errors="replace")
+    if logs.strip():
+        console.rule("logs")
+        console.print(logs.rstrip(), highlight=False, markup=False)
+    console.rule(f"{handler} <- {event_file.name}")
+    if response.get("FunctionError"):
+        errors.print(f"[red]function error ({response['FunctionError']}):[/red]")
+        errors.print_json(data={k: v for k, v in result.items() if k != "stackTrace"})
+        raise typer.Exit(1)
+    console.print_json(data=result)
+
+
+# --- toro executions -------------------------------------------------------------------------
+
+
+StateMachine = Annotated[
+    str,
+    typer.Option(envvar="STATE_MACHINE_ARN", help="The QuestionWorkflow state machine's ARN."),
+]
+
+
+@executions_app.command("list")
+def list_executions(
+    status: Annotated[
+        str | None, typer.Option(help="RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    endpoint: Endpoint = LOCAL_ENDPOINT,
+    use_aws: UseAws = False,
+    state_machine_arn: StateMachine = LOCAL_STATE_MACHINE,
+) -> None:
+    """The state machine's executions, newest first (one per question, named after it)."""
+    client = _aws_client("stepfunctions", endpoint, use_aws)
+    arguments: dict[str, Any] = {"stateMachineArn": state_machine_arn, "maxResults": limit}
+    if status:
+        arguments["statusFilter"] = status.upper()
+    try:
+        found = client.list_executions(**arguments)["executions"]
+    except (ClientError, BotoCoreError) as exc:
+        raise fail(f"cannot list executions: {exc}", 2) from None
+    table = Table("question (execution name)", "status", "started", "duration")
+    for execution in found:
+        table.add_row(
+            execution["name"],
+            _colored(execution["status"]),
+            _time(execution["startDate"]),
+            _duration(execution["startDate"], execution.get("stopDate")),
+        )
+    console.print(table)
+    console.print(f"{len(found)} execution(s)")
+
+
+@executions_app.command("show")
+def show_execution(
+    question_id: Annotated[str, typer.Argument(help="The question id (= the execution name).")],
+    endpoint: Endpoint = LOCAL_ENDPOINT,
+    use_aws: UseAws = False,
+    state_machine_arn: StateMachine = LOCAL_STATE_MACHINE,
+) -> None:
+    """One execution's history, state by state, with its errors and retries."""
+    client = _aws_client("stepfunctions", endpoint, use_aws)
+    prefix, _, machine = state_machine_arn.rpartition(":stateMachine:")
+    arn = f"{prefix}:execution:{machine}:{question_id}"
+    try:
+        execution = client.describe_execution(executionArn=arn)
+        history = client.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    except client.exceptions.ExecutionDoesNotExist:
+        raise fail(f"no execution named {question_id}", 1) from None
+    except (ClientError, BotoCoreError) as exc:
+        raise fail(f"cannot read the execution: {exc}", 2) from None
+    console.print(
+        f"[bold]{question_id}[/bold]  {_colored(execution['status'])}  "
+        f"{_duration(execution['startDate'], execution.get('stopDate'))}"
+    )
+    table = Table("state", "entered", "attempts", "errors", "took")
+    for step in _steps(history):
+        table.add_row(
+            step["name"],
+            _time(step["entered"]),
+            str(step["attempts"]),
+            ", ".join(step["errors"]) or "-",
+            _duration(step["entered"], step.get("exited")),
+        )
+    console.print(table)
+    if execution.get("output"):
+        console.print_json(execution["output"])
+    if execution.get("error"):
+        errors.print(f"[red]{execution['error']}[/red]: {execution.get('cause', '')}")
+
+
+def _steps(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """History events folded into one row per state entered."""
+    steps: list[dict[str, Any]] = []
+    for event in history:
+        kind = event["type"]
+        if kind.endswith("StateEntered"):
+            name = event["stateEnteredEventDetails"]["name"]
+            steps.append({"name": name, "entered": event["timestamp"], "attempts": 0, "errors": []})
+        elif not steps:
+            continue
+        elif kind == "TaskScheduled":
+            steps[-1]["attempts"] += 1
+        elif kind in ("TaskFailed", "TaskTimedOut"):
+            details = event.get("taskFailedEventDetails") or event.get(
+                "taskTimedOutEventDetails", {}
+            )
+            steps[-1]["errors"].append(details.get("error", kind))
+        elif kind.endswith("StateExited"):
+            steps[-1]["exited"] = event["timestamp"]
+    return steps
+
+
+def _colored(status: str) -> str:
+    color = {"SUCCEEDED": "green", "RUNNING": "yellow"}.get(status, "red")
+    return f"[{color}]{status}[/{color}]"
+
+
+def _time(moment: datetime) -> str:
+    return moment.astimezone().strftime("%H:%M:%S.%f")[:-3]
+
+
+def _duration(start: datetime, stop: datetime | None) -> str:
+    if stop is None:
+        return "-"
+    return f"{(stop - start).total_seconds() * 1000:.0f} ms"
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,143 @@
+"""``toro dev``: the whole system in one process, offline.
+
+The embedded AWS runtime (moto's server with the handlers as Lambda functions and the state
+machine), the offline answerer behind an OpenAI-compatible endpoint unless a key is configured,
+and the API served by uvicorn.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+import uvicorn
+
+from api.app import create_app
+from core import reset
+from core.settings import get_llm_settings
+from local.answerer import MODEL_NAME, default_answerer
+from local.offline_openai import OFFLINE_API_KEY, OfflineOpenAI
+from local.provision import Resources
+from local.runtime import EmbeddedRuntime
+
+
+class PortInUse(RuntimeError):
+    def __init__(self, host: str, port: int, role: str, option: str) -> None:
+        super().__init__(
+            f"Port {port} on {host} is already in use, so the {role} cannot start there. "
+            f"Stop whatever is using it, or choose another port with {option}."
+        )
+
+
+@dataclass
+class DevConfig:
+    host: str = "127.0.0.1"
+    aws_port: int = 4566
+    api_port: int = 8000
+    fast_retries: bool = False
+
+
+@dataclass
+class Running:
+    api_url: str
+    aws_endpoint: str
+    answerer: str
+    answerer_url: str
+    resources: Resources
+    started_in_seconds: float
+
+
+def ensure_free(host: str, port: int, role: str, option: str) -> None:
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise PortInUse(host, port, role, option) from exc
+            raise
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class DevStack:
+    config: DevConfig
+    runtime: EmbeddedRuntime | None = None
+    offline: OfflineOpenAI | None = None
+    api: uvicorn.Server | None = None
+    _api_thread: threading.Thread | None = field(default=None, repr=False)
+
+    def start(self) -> Running:
+        started = time.perf_counter()
+        config = self.config
+        ensure_free(config.host, config.aws_port, "AWS endpoint", "--aws-port / TORO_AWS_PORT")
+        ensure_free(config.host, config.api_port, "API", "--api-port / TORO_API_PORT")
+        answerer, answerer_url = self._start_answerer()
+        self.runtime = EmbeddedRuntime(
+            host=config.host, port=config.aws_port, fast_retries=config.fast_retries
+        )
+        resources = self.runtime.start()
+        reset.clear_caches()
+        api_port = self._start_api()
+        return Running(
+            api_url=f"http://{config.host}:{api_port}",
+            aws_endpoint=self.runtime.endpoint,
+            answerer=answerer,
+            answerer_url=answerer_url,
+            resources=resources,
+            started_in_seconds=time.perf_counter() - started,
+        )
+
+    def _start_answerer(self) -> tuple[str, str]:
+        """The model in use; the offline endpoint when no key is configured."""
+        settings = get_llm_settings()
+        if settings.has_key_source:
+            url = settings.openai_base_url or "https://api.openai.com/v1"
+            return f"OpenAI-compatible model {settings.openai_model}", url
+        self.offline = OfflineOpenAI(host=self.config.host).start()
+        os.environ["OPENAI_API_KEY"] = OFFLINE_API_KEY
+        os.environ["OPENAI_BASE_URL"] = self.offline.base_url
+        entries = len(default_answerer().entries)
+        return f"offline knowledge base ({MODEL_NAME}, {entries} entries)", self.offline.base_url
+
+    def _start_api(self) -> int:
+        config = uvicorn.Config(
+            create_app(),
+            host=self.config.host,
+            port=self.config.api_port,
+            log_level="warning",
+            lifespan="on",
+        )
+        self.api = uvicorn.Server(config)
+        self._api_thread = threading.Thread(target=self.api.run, name="api", daemon=True)
+        self._api_thread.start()
+        deadline = time.monotonic() + 30
+        while not self.api.started:
+            if not self._api_thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("The API did not start; see the log above.")
+            time.sleep(0.02)
+        servers = getattr(self.api, "servers", [])
+        sockets = [sock for server in servers for sock in server.sockets]
+        port: int = sockets[0].getsockname()[1] if sockets else self.config.api_port
+        return port
+
+    def stop(self) -> None:
+        if self.api is not None:
+            self.api.should_exit = True
+        if self._api_thread is not None:
+            self._api_thread.join(timeout=5)
+        if self.runtime is not None:
+            self.runtime.stop()
+        if self.offline is not None:
+            self.offline.stop()
