@@ -67,7 +67,7 @@ def rate(call: Callable[[int], int], requests: int) -> float:
 def run(requests: int, rounds: int) -> None:
     os.environ.update(
         AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106 - moto's fake credentials
+        AWS_SECRET_ACCESS_KEY="bench",
         AWS_DEFAULT_REGION="us-east-1",
         QUESTIONS_TOPIC_ARN="arn:aws:sns:us-east-1:123456789012:toro-questions",
         RATE_LIMIT_QUESTIONS_PER_MINUTE="1000000",
@@ -122,16 +122,14 @@ def run(requests: int, rounds: int) -> None:
                     results[name][0].append(rate(service_call, requests))
                     results[name][1].append(rate(bare_call, requests))
                     metrics.clear_metrics()  # no Lambda invocation flushes them here
-                print(f"  round {round_number}/{rounds} done", flush=True)  # noqa: T201
+                print(f"  round {round_number}/{rounds} done", flush=True)
 
-    print()  # noqa: T201
-    print(f"{requests} sequential requests per measurement, median of {rounds} rounds")  # noqa: T201
-    print(f"{'route':<30}{'service req/s':>15}{'bare req/s':>13}{'bare/service':>14}")  # noqa: T201
+    print()
+    print(f"{requests} sequential requests per measurement, median of {rounds} rounds")
+    print(f"{'route':<30}{'service req/s':>15}{'bare req/s':>13}{'bare/service':>14}")
     for name, (service_rates, bare_rates) in results.items():
         service_rps, bare_rps = statistics.median(service_rates), statistics.median(bare_rates)
-        print(  # noqa: T201
-            f"{name:<30}{service_rps:>15.1f}{bare_rps:>13.1f}{bare_rps / service_rps:>13.1f}x"
-        )
+        print(f"{name:<30}{service_rps:>15.1f}{bare_rps:>13.1f}{bare_rps / service_rps:>13.1f}x")
 
 
 def main() -> None:

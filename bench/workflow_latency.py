@@ -77,7 +77,7 @@ def run(runs: int) -> None:
                 time.sleep(0.005)
                 described = sfn.describe_execution(executionArn=described["executionArn"])
             execution.append((described["stopDate"] - described["startDate"]).total_seconds())
-            print(f"  run {index + 1:>3}/{runs}: {end_to_end[-1] * 1000:7.0f} ms", flush=True)  # noqa: T201
+            print(f"  run {index + 1:>3}/{runs}: {end_to_end[-1] * 1000:7.0f} ms", flush=True)
     finally:
         runtime.stop()
         openai.stop()
@@ -90,10 +90,10 @@ def run(runs: int) -> None:
             f"   min {min(ms):7.0f} ms   max {max(ms):7.0f} ms"
         )
 
-    print()  # noqa: T201
-    print(f"Embedded runtime start-up: {startup:.2f} s; {runs} questions, one at a time")  # noqa: T201
-    print(row("publish -> answered", end_to_end))  # noqa: T201
-    print(row("execution (start-stop)", execution))  # noqa: T201
+    print()
+    print(f"Embedded runtime start-up: {startup:.2f} s; {runs} questions, one at a time")
+    print(row("publish -> answered", end_to_end))
+    print(row("execution (start-stop)", execution))
 
 
 def main() -> None:

@@ -78,7 +78,7 @@ def dev(
     ),
     api_port: Annotated[int, typer.Option(envvar="TORO_API_PORT", help="API port.")] = 8000,
     json_logs: Annotated[
-        bool, typer.Option("--json-logs", help="Powertools JSON logs and EMF metrics.")
+        bool, typer.Option("--json-logs", help="Powertools JSON log lines, as on CloudWatch.")
     ] = False,
     fast_retries: Annotated[
         bool, typer.Option("--fast-retries", help="Cap every workflow retry wait at 1 s.")
@@ -90,8 +90,6 @@ def dev(
     from local.logs import configure
 
     configure(json_logs)
-    if not json_logs:
-        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     stack = DevStack(DevConfig(host, aws_port, api_port, fast_retries))
     try:
         running = stack.start()

@@ -6,8 +6,8 @@ Lambda reports it (``X-Amz-Function-Error: Unhandled`` and ``{"errorType", "erro
 so the state machine's Retry and Catch match on the exception's class name exactly as on AWS.
 Because it is HTTP, ``aws lambda invoke --endpoint-url ...`` from another process works too.
 
-Each function runs one invocation at a time (as with a reserved concurrency of one): handlers
-share one process here, and Powertools' logger and metrics keep per-invocation state.
+Each function runs up to ``concurrency`` invocations at once (as with a reserved concurrency);
+they share one process, so the runtime keeps Powertools' log keys per thread.
 """
 
 from __future__ import annotations
@@ -43,7 +43,11 @@ class Function:
     handler: str  # "package.module.attribute"
     timeout_seconds: int = 30
     memory_mb: int = 512
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    concurrency: int = 1
+    slots: threading.Semaphore = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.slots = threading.Semaphore(self.concurrency)
 
     def load(self) -> Callable[[Any, Any], Any]:
         module_name, _, attribute = self.handler.rpartition(".")
@@ -202,7 +206,7 @@ class LambdaGateway:
             memory_limit_in_mb=function.memory_mb,
             timeout_seconds=function.timeout_seconds,
         )
-        with function.lock, _captured_logs(tail) as logs:
+        with function.slots, _captured_logs(tail) as logs:
             _ensure_event_loop()
             context.started = time.monotonic()
             try:

@@ -1,15 +1,22 @@
-"""Log output for a terminal: one line per event, with the function and question id on each."""
+"""Logging for the embedded runtime, where many invocations share one process.
+
+On Lambda each invocation has the process to itself, so Powertools keeps the keys it appends
+(function name, correlation id...) on one shared formatter. Here invocations run side by side on
+threads, so the keys are kept per thread; and for a terminal, lines can be written as
+``time level function question message k=v`` instead of JSON.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 from core.observability import logger as service_logger
 
-# Fields every line shows in its own columns, or that a terminal reader does not need.
+# Fields every terminal line shows in its own columns, or that a terminal reader does not need.
 _SHOWN = ("timestamp", "level", "message", "function_name", "correlation_id")
 _HIDDEN = frozenset(
     {
@@ -25,7 +32,29 @@ _HIDDEN = frozenset(
 )
 
 
-class TerminalFormatter(LambdaPowertoolsFormatter):
+class PerThreadKeys(LambdaPowertoolsFormatter):
+    """Powertools' JSON formatter whose appended keys belong to the thread that appended them."""
+
+    def __init__(self, template: dict[str, Any] | None = None, **options: Any) -> None:
+        self._local = threading.local()
+        self._template: dict[str, Any] = {}
+        super().__init__(**options)
+        self._template = dict(template if template is not None else self.log_format)
+
+    @property
+    def log_format(self) -> dict[str, Any]:
+        keys: dict[str, Any] | None = getattr(self._local, "keys", None)
+        if keys is None:
+            keys = dict(self._template)
+            self._local.keys = keys
+        return keys
+
+    @log_format.setter
+    def log_format(self, value: dict[str, Any]) -> None:
+        self._local.keys = value
+
+
+class TerminalFormatter(PerThreadKeys):
     """Powertools' structured record, written as ``time level function question message k=v``."""
 
     def serialize(self, log: dict[str, Any] | Any) -> str:
@@ -43,6 +72,17 @@ class TerminalFormatter(LambdaPowertoolsFormatter):
         return f"{line} {extras}" if extras else line
 
 
+def use_per_thread_keys(terminal: bool = False) -> None:
+    """Give the service's logger a per-thread formatter (JSON, or terminal lines)."""
+    handler = service_logger.registered_handler
+    current = handler.formatter
+    if isinstance(current, PerThreadKeys) and isinstance(current, TerminalFormatter) == terminal:
+        return
+    template = dict(getattr(current, "log_format", {}) or {})
+    formatter_class = TerminalFormatter if terminal else PerThreadKeys
+    handler.setFormatter(formatter_class(template))
+
+
 def configure(json_logs: bool) -> None:
     """Terminal lines by default; Powertools' JSON (as on CloudWatch) with ``json_logs``."""
     logging.basicConfig(
@@ -54,5 +94,4 @@ def configure(json_logs: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # The service's logger has its own handler; its records must not print twice through root.
     logging.getLogger(service_logger.name).propagate = False
-    if not json_logs:
-        service_logger.registered_handler.setFormatter(TerminalFormatter())
+    use_per_thread_keys(terminal=not json_logs)

@@ -20,9 +20,11 @@ import sys
 import threading
 import time
 import urllib.request
+from functools import lru_cache
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -31,9 +33,11 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from core import reset
+from core.observability import logger as service_logger
 from handlers import HANDLERS
 from local.functions import ACCOUNT, DEFAULT_REGION, FUNCTIONS
 from local.lambda_gateway import Function, LambdaGateway
+from local.logs import TerminalFormatter, use_per_thread_keys
 from local.provision import Resources, provision
 from local.sns_bridge import SnsBridge
 
@@ -41,6 +45,84 @@ log = logging.getLogger("toro.runtime")
 
 # Lambda timeouts, below each task's TimeoutSeconds in the ASL (the CDK app uses the same).
 FUNCTION_TIMEOUTS = {"call_openai": 30, "validate_question": 25}
+# Invocations of one function that may run at once (Lambda would scale out further).
+FUNCTION_CONCURRENCY = 8
+INTERPRETER_TIMEOUT_SECONDS = 300
+INTERPRETER_CONNECTIONS = 64
+
+
+def speed_up_interpreter() -> None:
+    """Two changes to moto's state-machine interpreter that keep its behaviour but not its cost.
+
+    - It builds a new boto3 client for every task it runs; each costs tens of milliseconds and
+      megabytes, and opens a keep-alive connection that pins a server thread. One client per
+      service and region is reused instead (boto3 clients are thread-safe).
+    - It parses the definition again for every execution (about 85 ms of CPU here). The parsed
+      program keeps per-execution state in the execution's own environment, not in itself, for
+      the Task states this workflow uses; so one parse per definition is reused, with each
+      component's lazily made heap key made up front so that threads never race to make it.
+    """
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    if getattr(boto_client.boto_client_for, "shared", False):
+        return
+
+    parse = AmazonStateLanguageParser.parse
+
+    @lru_cache(maxsize=16)
+    def parse_once(definition: str) -> Any:
+        program = parse(definition)
+        _settle_heap_keys(program[0], EvalComponent, set())
+        return program
+
+    AmazonStateLanguageParser.parse = staticmethod(parse_once)  # type: ignore[method-assign]
+    clients: dict[tuple[str, str], Any] = {}
+    lock = threading.Lock()
+
+    def shared_client(region: str, service: str, state_credentials: Any = None) -> Any:
+        with lock:
+            if (region, service) not in clients:
+                clients[(region, service)] = boto3.client(  # type: ignore[call-overload]
+                    service,
+                    region_name=region,
+                    endpoint_url=f"http://localhost:{os.environ['MOTO_PORT']}",
+                    aws_access_key_id="local",
+                    aws_secret_access_key="local",  # noqa: S106 - the local endpoint's
+                    config=Config(
+                        parameter_validation=False,
+                        retries={"max_attempts": 0, "total_max_attempts": 1},
+                        connect_timeout=INTERPRETER_TIMEOUT_SECONDS,
+                        read_timeout=INTERPRETER_TIMEOUT_SECONDS,
+                        max_pool_connections=INTERPRETER_CONNECTIONS,
+                    ),
+                )
+            return clients[(region, service)]
+
+    shared_client.shared = True  # type: ignore[attr-defined]
+    boto_client.boto_client_for = shared_client
+    lambda_eval_utils.boto_client_for = shared_client  # type: ignore[attr-defined]
+
+
+def _settle_heap_keys(node: Any, component: type, seen: set[int]) -> None:
+    """Touch ``heap_key`` on every component of a parsed program (it is made on first use)."""
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, component):
+        _ = node.heap_key  # type: ignore[attr-defined]
+    children = vars(node).values() if hasattr(node, "__dict__") else ()
+    if isinstance(node, list | tuple | set):
+        children = node
+    elif isinstance(node, dict):
+        children = node.values()
+    for child in children:
+        if isinstance(child, component | list | tuple | set | dict) or (
+            hasattr(child, "__dict__") and type(child).__module__.startswith("moto.stepfunctions")
+        ):
+            _settle_heap_keys(child, component, seen)
 
 
 class EmbeddedRuntime:
@@ -51,8 +133,10 @@ class EmbeddedRuntime:
         port: int = 4566,
         region: str = DEFAULT_REGION,
         fast_retries: bool = False,
+        concurrency: int = FUNCTION_CONCURRENCY,
     ) -> None:
         self.host = host
+        self.concurrency = concurrency
         self.port = port
         self.region = region
         self.fast_retries = fast_retries
@@ -70,8 +154,17 @@ class EmbeddedRuntime:
         started = time.perf_counter()
         # One access-log line per AWS call drowns everything else out.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        # Invocations run side by side on threads: each keeps its own log keys.
+        use_per_thread_keys(
+            terminal=isinstance(service_logger.registered_handler.formatter, TerminalFormatter)
+        )
         functions = [
-            Function(name=name, handler=path, timeout_seconds=FUNCTION_TIMEOUTS.get(name, 20))
+            Function(
+                name=name,
+                handler=path,
+                timeout_seconds=FUNCTION_TIMEOUTS.get(name, 20),
+                concurrency=self.concurrency,
+            )
             for name, path in FUNCTIONS.items()
         ]
         app = DomainDispatcherApplication(create_backend_app)
@@ -86,6 +179,7 @@ class EmbeddedRuntime:
         )
         self._thread.start()
         self._enable_state_machine_execution()
+        speed_up_interpreter()
 
         session = boto3.session.Session()
         self.resources = provision(
@@ -123,6 +217,9 @@ class EmbeddedRuntime:
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
         os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+        # Powertools Metrics keeps one metric set per process, which concurrent invocations
+        # would mix; locally metrics stay off unless asked for (POWERTOOLS_METRICS_DISABLED).
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         os.environ.setdefault("POWERTOOLS_DEV", "false")
 
     def _enable_state_machine_execution(self) -> None:

@@ -74,7 +74,7 @@ class SnsBridge:
         gateway: LambdaGateway,
         subscription: Subscription,
         *,
-        workers: int = 4,
+        workers: int = 8,
         wait_seconds: int = 1,
     ) -> None:
         self._sqs = sqs
@@ -82,6 +82,11 @@ class SnsBridge:
         self.subscription = subscription
         self._wait_seconds = wait_seconds
         self._stop = threading.Event()
+        # Receive only what the workers can take now: a message received is invisible, and a
+        # large in-flight backlog makes every later receive slower (and Lambda pulls no faster
+        # than it has capacity either).
+        self._capacity = threading.Semaphore(workers)
+        self._max_batch = min(workers, 10)
         self._workers = ThreadPoolExecutor(
             max_workers=workers, thread_name_prefix=f"sns-{subscription.function}"
         )
@@ -99,20 +104,45 @@ class SnsBridge:
 
     def _poll(self) -> None:
         while not self._stop.is_set():
+            free = self._reserve()
+            if not free:
+                continue
             try:
                 response = self._sqs.receive_message(
                     QueueUrl=self.subscription.queue_url,
-                    MaxNumberOfMessages=10,
+                    MaxNumberOfMessages=free,
                     WaitTimeSeconds=self._wait_seconds,
                 )
             except Exception:
+                self._release(free)
                 if self._stop.is_set():
                     return
                 log.exception("Polling %s failed", self.subscription.queue_url)
                 self._stop.wait(1)
                 continue
-            for message in response.get("Messages", []):
-                self._workers.submit(self.deliver, message)
+            messages = response.get("Messages", [])
+            self._release(free - len(messages))
+            for message in messages:
+                self._workers.submit(self._deliver_and_release, message)
+
+    def _reserve(self) -> int:
+        """Take every free worker slot (at least one, waiting up to a second for it)."""
+        if not self._capacity.acquire(timeout=1):
+            return 0
+        taken = 1
+        while taken < self._max_batch and self._capacity.acquire(blocking=False):
+            taken += 1
+        return taken
+
+    def _release(self, count: int) -> None:
+        for _ in range(count):
+            self._capacity.release()
+
+    def _deliver_and_release(self, message: MessageTypeDef) -> None:
+        try:
+            self.deliver(message)
+        finally:
+            self._capacity.release()
 
     def deliver(self, message: MessageTypeDef) -> bool:
         """Invoke the function with one queued notification; True when it succeeded."""
