@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from core import reset
+from core.models import QuestionStatus
 from local.lambda_gateway import LambdaContext
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -48,6 +49,18 @@ def offline_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reset.clear_caches()
     yield
     reset.clear_caches()
+
+
+# The status the sample events' question must have for each handler's events to succeed.
+SAMPLE_PRECONDITION = {
+    "start_workflow": QuestionStatus.PENDING,
+    "validate_question": QuestionStatus.PENDING,
+    "call_openai": QuestionStatus.PROCESSING,
+    "persist_answer": QuestionStatus.PROCESSING,
+    "mark_failed": QuestionStatus.PROCESSING,
+    "publish_notification": QuestionStatus.ANSWERED,
+    "notify_user": QuestionStatus.ANSWERED,
+}
 
 
 def sample_events(handler: str) -> list[Path]:

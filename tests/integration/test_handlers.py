@@ -23,7 +23,7 @@ from handlers import (
 )
 from local.lambda_gateway import LambdaContext
 from local.scripted_openai import ScriptedOpenAI
-from tests.conftest import EVENTS, sample_events
+from tests.conftest import EVENTS, SAMPLE_PRECONDITION, sample_events
 from tests.integration.conftest import QUESTION_ID, SESSION_ID, USER_ID, Aws, move_to
 
 Event = Callable[[str], dict[str, Any]]
@@ -38,16 +38,7 @@ HANDLERS = {
     "publish_notification": publish_notification.handler,
     "notify_user": notify_user.handler,
 }
-# The status the sample question must have for each handler's sample events to apply.
-PRECONDITION = {
-    "start_workflow": QuestionStatus.PENDING,
-    "validate_question": QuestionStatus.PENDING,
-    "call_openai": QuestionStatus.PROCESSING,
-    "persist_answer": QuestionStatus.PROCESSING,
-    "mark_failed": QuestionStatus.PROCESSING,
-    "publish_notification": QuestionStatus.ANSWERED,
-    "notify_user": QuestionStatus.ANSWERED,
-}
+PRECONDITION = SAMPLE_PRECONDITION
 SAMPLE_PATHS = [(handler, path) for handler in HANDLERS for path in sample_events(handler)]
 SAMPLES = [pytest.param(h, path, id=f"{h}/{path.stem}") for h, path in SAMPLE_PATHS]
 

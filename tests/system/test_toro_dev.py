@@ -16,7 +16,7 @@ from core.models import Question, QuestionStatus
 from core.repository import QuestionRepository
 from local import http
 from local.functions import FUNCTIONS
-from tests.conftest import EVENTS
+from tests.conftest import EVENTS, SAMPLE_PRECONDITION
 from tests.system.conftest import TORO, Dev, clean_environment
 
 STATE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:QuestionWorkflow"
@@ -105,16 +105,7 @@ def test_toro_ask_exits_non_zero_when_the_question_is_refused(dev: Dev) -> None:
     assert "not accepted" in result.stderr
 
 
-# The status the sample question needs for each handler's sample events to succeed.
-PRECONDITION = {
-    "validate_question": QuestionStatus.PENDING,
-    "call_openai": QuestionStatus.PROCESSING,
-    "persist_answer": QuestionStatus.PROCESSING,
-    "mark_failed": QuestionStatus.PROCESSING,
-    "publish_notification": QuestionStatus.ANSWERED,
-    "notify_user": QuestionStatus.ANSWERED,
-    "start_workflow": QuestionStatus.PENDING,
-}
+PRECONDITION = SAMPLE_PRECONDITION
 
 
 def _reset_sample_question(
