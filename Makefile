@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run test test-unit test-integration test-api test-system test-workflow lint fmt bench clean
+.PHONY: help install lock build synth deploy destroy run test test-unit test-integration test-api test-system test-infrastructure test-workflow lint fmt bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -25,7 +25,7 @@ install: $(STAMP) ## Create .venv and install everything (once; again when pins 
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	@test -x $(BIN)/uv || (test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); $(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)")
-	$(BIN)/uv pip compile pyproject.toml --extra api --extra local --extra dev --python-version 3.11 -q -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra api --extra cdk --extra local --extra dev --python-version 3.11 -q -o requirements.lock
 
 run: $(STAMP) ## Run the whole system locally: API, Lambdas, state machine, answerer (no AWS, no key)
 	$(BIN)/toro dev
@@ -54,13 +54,31 @@ test-api: $(STAMP) ## The REST API against moto, including the OpenAPI fuzzing
 test-system: $(STAMP) ## `toro dev` as a user runs it: HTTP, the CLI, every sample event
 	$(BIN)/pytest tests/system $(PYTEST_ARGS)
 
+test-infrastructure: $(STAMP) ## The synthesized CloudFormation template
+	$(BIN)/pytest tests/infrastructure $(PYTEST_ARGS)
+
 test-workflow: $(STAMP) ## The real state machine in the embedded runtime
 	$(BIN)/pytest tests/workflow $(PYTEST_ARGS)
+
+build: $(STAMP) ## Build the Lambda code asset (arm64 wheels, no Docker) into build/lambda
+	$(BIN)/python -m cdk_app.build
+
+synth: build ## Synthesize the CloudFormation template offline into cdk.out/
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(BIN)/python -m cdk_app.app
+
+node_modules/.bin/cdk: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+deploy: build node_modules/.bin/cdk ## Deploy to the AWS account of your credentials (STAGE=dev)
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk deploy --require-approval broadening -c stage=$(or $(STAGE),dev)
+
+destroy: node_modules/.bin/cdk ## Delete the deployed stack (STAGE=dev)
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk destroy -c stage=$(or $(STAGE),dev)
 
 bench: $(STAMP) ## Print the measured figures: workflow latency, API throughput, local load
 	$(BIN)/python -m bench.workflow_latency
 	$(BIN)/python -m bench.api_throughput
 	$(BIN)/python -m bench.local_load
 
-clean: ## Remove the virtual environment and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+clean: ## Remove the virtual environment, caches and build output
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build cdk.out node_modules

@@ -1,0 +1,148 @@
+"""``make build``: the Lambda code asset, built without Docker.
+
+Installs the functions' dependencies as arm64 / Python 3.12 wheels (``uv pip install
+--python-platform aarch64-manylinux_2_28 --only-binary :all: --no-compile``: the Python 3.12
+runtime is Amazon Linux 2023 with glibc 2.34, and some wheels, argon2's among them, exist only
+for manylinux_2_28) into ``build/lambda`` with the project's packages beside them. Left out,
+because Lambda provides them: Powertools and pydantic (the Powertools layer) and boto3 with its
+dependencies (the runtime). Versions come from ``requirements.lock``, so the asset matches what
+the tests ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import re
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCK = ROOT / "requirements.lock"
+PACKAGES = ("core", "handlers", "api", "state_machine")
+# What the functions import (with their dependencies resolved by the lock file).
+ROOTS = (
+    "openai",
+    "pydantic-settings",
+    "python-ulid",
+    "fastapi",
+    "mangum",
+    "pyjwt",
+    "pwdlib",
+    "argon2-cffi",
+)
+# Provided by the Powertools layer or the Lambda runtime.
+PROVIDED = {
+    "aws-lambda-powertools",
+    "aws-xray-sdk",
+    "pydantic",
+    "pydantic-core",
+    "typing-extensions",
+    "typing-inspection",
+    "annotated-types",
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "urllib3",
+    "python-dateutil",
+    "six",
+    "wrapt",
+}
+
+
+def locked_versions() -> dict[str, str]:
+    pins = {}
+    for line in LOCK.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-]+)==([^\s;]+)", line)
+        if match:
+            pins[match.group(1).lower()] = match.group(2)
+    return pins
+
+
+def dependencies_of(roots: tuple[str, ...]) -> list[str]:
+    """The roots and everything they need, per the lock file's ``# via`` comments."""
+    via: dict[str, set[str]] = {}
+    current = None
+    for line in LOCK.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-]+)==", line)
+        if match:
+            current = match.group(1).lower()
+            via.setdefault(current, set())
+            continue
+        parent = re.match(r"^\s+#\s+(?:via\s+)?([A-Za-z0-9_.-]+)\s*$", line)
+        if current and parent:
+            via[current].add(parent.group(1).lower())
+    needed = set(roots)
+    changed = True
+    while changed:
+        changed = False
+        for package, parents in via.items():
+            if package not in needed and parents & needed:
+                needed.add(package)
+                changed = True
+    return sorted(needed - PROVIDED)
+
+
+def zipped_size(folder: Path) -> int:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder))
+    return buffer.tell()
+
+
+def build(target: Path) -> None:
+    started = time.perf_counter()
+    pins = locked_versions()
+    packages = dependencies_of(ROOTS)
+    missing = [p for p in packages if p not in pins]
+    if missing:
+        raise SystemExit(f"Not in requirements.lock: {missing}; run `make lock`.")
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    requirements = [f"{name}=={pins[name]}" for name in packages]
+    print(f"==> {len(requirements)} packages for arm64 / Python 3.12 into {target}", flush=True)
+    uv = Path(sys.executable).with_name("uv")
+    subprocess.run(
+        [
+            str(uv),
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-compile",
+            "--python-platform",
+            "aarch64-manylinux_2_28",
+            "--python-version",
+            "3.12",
+            "--only-binary",
+            ":all:",
+            "--target",
+            str(target),
+            *requirements,
+        ],
+        check=True,
+    )
+    for package in PACKAGES:
+        shutil.copytree(
+            ROOT / package, target / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    size = zipped_size(target)
+    print(f"==> built in {time.perf_counter() - started:.1f} s; zipped {size / 1e6:.2f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Build the Lambda code asset.")
+    parser.add_argument("--target", type=Path, default=ROOT / "build" / "lambda")
+    build(parser.parse_args().target)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""The deployment's settings, from ``cdk.json`` context (overridable with ``cdk -c key=value``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CDK_JSON = ROOT / "cdk.json"
+WORKFLOW_TYPES = ("STANDARD", "EXPRESS")
+
+
+def load_context(path: Path = CDK_JSON) -> dict[str, Any]:
+    context: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))["context"]
+    return context
+
+
+def _flag(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    stage: str
+    workflow_type: str
+    deletion_protection: bool
+    cors_allow_origins: tuple[str, ...]
+    answers_email: str
+    alarm_email: str
+    openai_model: str
+    powertools_version: str
+    log_retention_days: int
+    api_throttle_rate_limit: int
+    api_throttle_burst_limit: int
+    asset_path: Path
+
+    @classmethod
+    def from_context(cls, get: Any) -> StageConfig:
+        """``get`` reads one context key (``node.try_get_context``)."""
+        workflow_type = str(get("workflowType")).upper()
+        if workflow_type not in WORKFLOW_TYPES:
+            raise ValueError(f"workflowType must be one of {WORKFLOW_TYPES}, not {workflow_type}")
+        stage = str(get("stage"))
+        if not stage.isalnum():
+            raise ValueError(f"stage must be letters and digits, not {stage!r}")
+        asset = Path(str(get("assetPath")))
+        return cls(
+            stage=stage,
+            workflow_type=workflow_type,
+            deletion_protection=_flag(get("deletionProtection")),
+            cors_allow_origins=tuple(
+                o.strip() for o in str(get("corsAllowOrigins") or "").split(",") if o.strip()
+            ),
+            answers_email=str(get("answersEmail") or ""),
+            alarm_email=str(get("alarmEmail") or ""),
+            openai_model=str(get("openaiModel")),
+            powertools_version=str(get("powertoolsVersion")),
+            log_retention_days=int(get("logRetentionDays")),
+            api_throttle_rate_limit=int(get("apiThrottleRateLimit")),
+            api_throttle_burst_limit=int(get("apiThrottleBurstLimit")),
+            asset_path=asset if asset.is_absolute() else ROOT / asset,
+        )

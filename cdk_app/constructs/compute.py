@@ -1,0 +1,113 @@
+"""Every Lambda function, each with its own role holding only what it uses."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from cdk_app.config import StageConfig
+from cdk_app.constructs.function import ToroFunction
+from cdk_app.constructs.messaging import Messaging, dead_letter_queue
+from cdk_app.constructs.storage import Storage
+from handlers import HANDLERS
+
+API_HANDLER = "api.lambda_handler.handler"
+# Lambda timeouts: below each task's TimeoutSeconds in the ASL, above the OpenAI client's 20 s.
+TIMEOUTS = {"validate_question": 25, "call_openai": 30, "api": 15}
+DEFAULT_TIMEOUT = 15
+
+
+class Secrets(Construct):
+    """The two secrets. Values never appear in the template: one is generated, one is set."""
+
+    def __init__(self, scope: Construct, construct_id: str, config: StageConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.openai_key = secretsmanager.Secret(
+            self,
+            "OpenAIKey",
+            secret_name=f"toro/{config.stage}/openai-api-key",
+            description="OpenAI API key: set with `aws secretsmanager put-secret-value`.",
+        )
+        self.signing_key = secretsmanager.Secret(
+            self,
+            "TokenSigningKey",
+            secret_name=f"toro/{config.stage}/token-signing-key",
+            description="HS256 key that signs the API's tokens (generated).",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+        )
+
+
+class Compute(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        storage: Storage,
+        messaging: Messaging,
+        secrets: Secrets,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not config.asset_path.is_dir():
+            raise FileNotFoundError(
+                f"No Lambda code at {config.asset_path}: run `make build` first."
+            )
+        code = lambda_.Code.from_asset(str(config.asset_path))
+        layer_arn = ssm.StringParameter.value_for_string_parameter(
+            self,
+            f"/aws/service/powertools/python/arm64/python3.12/{config.powertools_version}",
+        )
+        layer = lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", layer_arn)
+        common = {
+            "TABLE_NAME": storage.table.table_name,
+            "QUESTIONS_TOPIC_ARN": messaging.questions.topic_arn,
+            "ANSWERS_TOPIC_ARN": messaging.answers.topic_arn,
+            "OPENAI_API_KEY_SECRET_NAME": secrets.openai_key.secret_name,
+            "OPENAI_MODEL": config.openai_model,
+        }
+        # Asynchronous invocations (from SNS) that keep failing end here.
+        self.async_dead_letters = dead_letter_queue(self, "AsyncInvokeDLQ")
+        self.functions: dict[str, ToroFunction] = {}
+        for name, handler in {**HANDLERS, "api": API_HANDLER}.items():
+            environment = dict(common)
+            if name == "api":
+                environment["TOKEN_SIGNING_KEY_SECRET_NAME"] = secrets.signing_key.secret_name
+                environment["CORS_ALLOW_ORIGINS"] = ",".join(config.cors_allow_origins)
+            self.functions[name] = ToroFunction(
+                self,
+                name.title().replace("_", ""),
+                config=config,
+                name=name,
+                handler=handler,
+                code=code,
+                layer=layer,
+                environment=environment,
+                timeout_seconds=TIMEOUTS.get(name, DEFAULT_TIMEOUT),
+                memory_mb=1024 if name == "api" else 512,
+                dead_letter_queue=(
+                    self.async_dead_letters if name in ("start_workflow", "notify_user") else None
+                ),
+            )
+        self._grant(storage, messaging, secrets)
+
+    def fn(self, name: str) -> lambda_.Function:
+        return self.functions[name].function
+
+    def _grant(self, storage: Storage, messaging: Messaging, secrets: Secrets) -> None:
+        table = storage.table
+        for name in ("validate_question", "call_openai", "persist_answer", "mark_failed"):
+            table.grant_read_write_data(self.fn(name))
+        table.grant_read_write_data(self.fn("notify_user"))
+        table.grant_read_write_data(self.fn("api"))
+        for name in ("validate_question", "call_openai"):
+            secrets.openai_key.grant_read(self.fn(name))
+        secrets.signing_key.grant_read(self.fn("api"))
+        messaging.answers.grant_publish(self.fn("publish_notification"))
+        messaging.questions.grant_publish(self.fn("api"))
+        for name in ("publish_notification", "api"):
+            messaging.key.grant(self.fn(name), "kms:GenerateDataKey*", "kms:Decrypt")

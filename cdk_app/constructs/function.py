@@ -1,0 +1,95 @@
+"""One Lambda function: arm64, Python 3.12, X-Ray, JSON logs, its own log group and role."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from cdk_app.config import StageConfig
+
+
+class ToroFunction(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        name: str,
+        handler: str,
+        code: lambda_.Code,
+        layer: lambda_.ILayerVersion,
+        environment: dict[str, str],
+        timeout_seconds: int,
+        memory_mb: int = 512,
+        dead_letter_queue: sqs.IQueue | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        function_name = f"toro-{config.stage}-{name.replace('_', '-')}"
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/lambda/{function_name}",
+            retention=logs.RetentionDays[_retention_name(config.log_retention_days)],
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # Its own role, granted only what this function does (no managed policies).
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Toro Assistant {config.stage}: {name}",
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            )
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=function_name,
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=handler,
+            code=code,
+            layers=[layer],
+            role=self.role,
+            timeout=Duration.seconds(timeout_seconds),
+            memory_size=memory_mb,
+            tracing=lambda_.Tracing.ACTIVE,
+            logging_format=lambda_.LoggingFormat.JSON,
+            log_group=self.log_group,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": "toro-assistant",
+                "POWERTOOLS_METRICS_NAMESPACE": "ToroAssistant",
+                "ENVIRONMENT": config.stage,
+                **environment,
+            },
+            dead_letter_queue=dead_letter_queue,
+        )
+
+
+_RETENTION = {
+    1: "ONE_DAY",
+    3: "THREE_DAYS",
+    5: "FIVE_DAYS",
+    7: "ONE_WEEK",
+    14: "TWO_WEEKS",
+    30: "ONE_MONTH",
+    60: "TWO_MONTHS",
+    90: "THREE_MONTHS",
+    180: "SIX_MONTHS",
+    365: "ONE_YEAR",
+}
+
+
+def _retention_name(days: int) -> str:
+    if days not in _RETENTION:
+        raise ValueError(f"logRetentionDays must be one of {sorted(_RETENTION)}, not {days}")
+    return _RETENTION[days]

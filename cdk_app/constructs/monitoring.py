@@ -1,0 +1,116 @@
+"""Alarms on everything that means a user waits in vain, a dashboard, and an alarm topic."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_apigatewayv2 as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from cdk_app.config import StageConfig
+
+PERIOD = Duration.minutes(5)
+
+
+class Monitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        state_machine: sfn.StateMachine,
+        functions: dict[str, lambda_.Function],
+        dead_letter_queues: dict[str, sqs.Queue],
+        http_api: apigw.HttpApi,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            description=f"Toro Assistant {config.stage}: alarm topic",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.alarm_topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            topic_name=f"toro-{config.stage}-alarms",
+            master_key=key,
+            enforce_ssl=True,
+        )
+        key.grant_encrypt_decrypt(iam.ServicePrincipal("cloudwatch.amazonaws.com"))
+        if config.alarm_email:
+            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+        self.alarms: list[cloudwatch.Alarm] = []
+        self._alarm("ExecutionsFailed", state_machine.metric_failed(period=PERIOD), 1)
+        self._alarm("ExecutionsTimedOut", state_machine.metric_timed_out(period=PERIOD), 1)
+        for name, queue in dead_letter_queues.items():
+            depth = queue.metric_approximate_number_of_messages_visible(period=PERIOD)
+            self._alarm(f"DeadLetters{name}", depth, 1)
+        for name, function in functions.items():
+            label = name.title().replace("_", "")
+            self._alarm(f"{label}Errors", function.metric_errors(period=PERIOD), 1)
+            self._alarm(f"{label}Throttles", function.metric_throttles(period=PERIOD), 1)
+        self._alarm("Api5xx", http_api.metric_server_error(period=PERIOD), 5)
+
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"toro-{config.stage}")
+        questions = [
+            cloudwatch.Metric(
+                namespace="ToroAssistant",
+                metric_name=name,
+                dimensions_map={"service": "toro-assistant"},
+                statistic="Sum",
+                period=PERIOD,
+            )
+            for name in (
+                "QuestionsSubmitted",
+                "QuestionsAnswered",
+                "QuestionsFailed",
+                "QuestionsRejected",
+            )
+        ]
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="Questions", left=questions, width=12),
+            cloudwatch.GraphWidget(
+                title="Executions",
+                left=[
+                    state_machine.metric_started(period=PERIOD),
+                    state_machine.metric_succeeded(period=PERIOD),
+                    state_machine.metric_failed(period=PERIOD),
+                ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Lambda errors",
+                left=[f.metric_errors(period=PERIOD) for f in functions.values()],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="API",
+                left=[http_api.metric_count(period=PERIOD)],
+                right=[http_api.metric_server_error(period=PERIOD)],
+                width=12,
+            ),
+        )
+
+    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, threshold: int) -> None:
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(actions.SnsAction(self.alarm_topic))
+        self.alarms.append(alarm)

@@ -1,0 +1,42 @@
+"""The single table: questions, users, sessions, notifications, idempotency and rate counters."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+from cdk_app.config import StageConfig
+
+OPEN_QUESTIONS_INDEX = "open-questions"
+
+
+class Storage(Construct):
+    def __init__(self, scope: Construct, construct_id: str, config: StageConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.table = dynamodb.TableV2(
+            self,
+            "Table",
+            table_name=f"toro-assistant-{config.stage}",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            billing=dynamodb.Billing.on_demand(),
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute="ttl",
+            deletion_protection=config.deletion_protection,
+            removal_policy=(
+                RemovalPolicy.RETAIN if config.deletion_protection else RemovalPolicy.DESTROY
+            ),
+            global_secondary_indexes=[
+                dynamodb.GlobalSecondaryIndexPropsV2(
+                    index_name=OPEN_QUESTIONS_INDEX,
+                    partition_key=dynamodb.Attribute(
+                        name="open_status", type=dynamodb.AttributeType.STRING
+                    ),
+                    sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+                    projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+                )
+            ],
+        )

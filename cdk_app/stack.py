@@ -1,0 +1,82 @@
+"""One stack for one stage, composed of a construct per capability."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from cdk_app.config import StageConfig
+from cdk_app.constructs.api import Api
+from cdk_app.constructs.compute import Compute, Secrets
+from cdk_app.constructs.messaging import Messaging, dead_letter_queue
+from cdk_app.constructs.monitoring import Monitoring
+from cdk_app.constructs.storage import Storage
+from cdk_app.constructs.workflow import Workflow
+
+
+class ToroStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, config: StageConfig, **kwargs: object
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        storage = Storage(self, "Storage", config)
+        messaging = Messaging(self, "Messaging", config)
+        secrets = Secrets(self, "Secrets", config)
+        compute = Compute(
+            self, "Compute", config=config, storage=storage, messaging=messaging, secrets=secrets
+        )
+        functions = {name: compute.fn(name) for name in compute.functions}
+        workflow = Workflow(self, "Workflow", config=config, functions=functions)
+        workflow.state_machine.grant_start_execution(compute.fn("start_workflow"))
+        compute.fn("start_workflow").add_environment(
+            "STATE_MACHINE_ARN", workflow.state_machine.state_machine_arn
+        )
+
+        # SNS -> Lambda, each subscription with a dead-letter queue for undeliverable messages.
+        dead_letters = {
+            "QuestionsSubscription": dead_letter_queue(self, "QuestionsSubscriptionDLQ"),
+            "AnswersSubscription": dead_letter_queue(self, "AnswersSubscriptionDLQ"),
+        }
+        messaging.questions.add_subscription(
+            subscriptions.LambdaSubscription(
+                compute.fn("start_workflow"),
+                dead_letter_queue=dead_letters["QuestionsSubscription"],
+            )
+        )
+        messaging.answers.add_subscription(
+            subscriptions.LambdaSubscription(
+                compute.fn("notify_user"), dead_letter_queue=dead_letters["AnswersSubscription"]
+            )
+        )
+        if config.answers_email:
+            answers_dlq = dead_letter_queue(self, "AnswersEmailDLQ")
+            dead_letters["AnswersEmail"] = answers_dlq
+            messaging.answers.add_subscription(
+                subscriptions.EmailSubscription(config.answers_email, dead_letter_queue=answers_dlq)
+            )
+        dead_letters["AsyncInvoke"] = compute.async_dead_letters
+
+        api = Api(self, "Api", config=config, handler=compute.fn("api"))
+        Monitoring(
+            self,
+            "Monitoring",
+            config=config,
+            state_machine=workflow.state_machine,
+            functions=functions,
+            dead_letter_queues=dead_letters,
+            http_api=api.http_api,
+        )
+
+        machine = workflow.state_machine.state_machine_arn
+        CfnOutput(self, "ApiUrl", value=api.http_api.api_endpoint)
+        CfnOutput(self, "StateMachineArn", value=machine)
+        CfnOutput(self, "TableName", value=storage.table.table_name)
+        CfnOutput(self, "QuestionsTopicArn", value=messaging.questions.topic_arn)
+        CfnOutput(self, "AnswersTopicArn", value=messaging.answers.topic_arn)
+        CfnOutput(
+            self,
+            "StateMachineConsoleUrl",
+            value=f"https://{self.region}.console.aws.amazon.com/states/home?region="
+            f"{self.region}#/statemachines/view/{machine}",
+        )

@@ -1,0 +1,207 @@
+"""The synthesized CloudFormation template: what the deployment promises, checked offline."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from aws_cdk.assertions import Match, Template
+
+from cdk_app.app import build_app
+from core import errors
+
+Resources = dict[str, dict[str, Any]]
+
+
+def synth(tmp: Path, **overrides: Any) -> dict[str, Any]:
+    asset = tmp / "asset"
+    asset.mkdir(exist_ok=True)
+    (asset / "placeholder.py").write_text("# the real code comes from `make build`\n")
+    app = build_app({"assetPath": str(asset), **overrides}, outdir=str(tmp / "cdk.out"))
+    stack = app.node.children[0]
+    template: dict[str, Any] = dict(Template.from_stack(stack).to_json())  # type: ignore[arg-type]
+    return template
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    yield synth(tmp_path_factory.mktemp("synth"))
+
+
+def of_type(template: dict[str, Any], kind: str) -> Resources:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def test_every_function_is_arm64_traced_json_logged_with_its_own_role(
+    template: dict[str, Any],
+) -> None:
+    functions = of_type(template, "AWS::Lambda::Function")
+    assert len(functions) == 8
+    roles = [fn["Properties"]["Role"]["Fn::GetAtt"][0] for fn in functions.values()]
+    assert len(set(roles)) == len(roles)
+    log_groups = of_type(template, "AWS::Logs::LogGroup")
+    for name, fn in functions.items():
+        props = fn["Properties"]
+        assert props["Architectures"] == ["arm64"], name
+        assert props["Runtime"] in ("python3.12", "python3.13"), name
+        assert props["TracingConfig"] == {"Mode": "Active"}, name
+        assert props["LoggingConfig"]["LogFormat"] == "JSON", name
+        group = props["LoggingConfig"]["LogGroup"]["Ref"]
+        assert log_groups[group]["Properties"]["RetentionInDays"] == 30, name
+        assert "Layers" in props, name
+
+
+def test_timeouts_nest_inside_the_tasks_timeouts(template: dict[str, Any]) -> None:
+    functions = {
+        fn["Properties"]["FunctionName"]: fn["Properties"]["Timeout"]
+        for fn in of_type(template, "AWS::Lambda::Function").values()
+    }
+    definition = _definition(template)
+    states = json.loads(definition)["States"]
+    assert functions["toro-dev-call-openai"] < states["CallOpenAI"]["TimeoutSeconds"]
+    assert functions["toro-dev-validate-question"] < states["Validate"]["TimeoutSeconds"]
+    assert functions["toro-dev-persist-answer"] < states["PersistAnswer"]["TimeoutSeconds"]
+    assert functions["toro-dev-call-openai"] > 20  # above the OpenAI client's own timeout
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement.get("Action", [])
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+def test_no_policy_allows_every_action(template: dict[str, Any]) -> None:
+    for name, policy in of_type(template, "AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            for action in _actions(statement):
+                assert action != "*" and not action.endswith(":*"), (name, action)
+    for name, role in of_type(template, "AWS::IAM::Role").items():
+        assert "ManagedPolicyArns" not in role["Properties"], name
+
+
+def _definition(template: dict[str, Any]) -> str:
+    [machine] = of_type(template, "AWS::StepFunctions::StateMachine").values()
+    body = machine["Properties"]["DefinitionString"]
+    parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
+    return "".join(p if isinstance(p, str) else "arn:aws:lambda:resolved" for p in parts)
+
+
+def test_the_state_machine_logs_traces_and_keeps_the_asl_retry_policy(
+    template: dict[str, Any],
+) -> None:
+    [machine] = of_type(template, "AWS::StepFunctions::StateMachine").values()
+    props = machine["Properties"]
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    definition = _definition(template)
+    assert "${" not in definition
+    retry = json.loads(definition)["States"]["CallOpenAI"]["Retry"]
+    retried = {name for rule in retry for name in rule["ErrorEquals"]}
+    assert {cls.__name__ for cls in errors.RETRYABLE_LLM_ERRORS} <= retried
+    assert all(rule["JitterStrategy"] == "FULL" for rule in retry)
+
+
+def test_express_by_context_flag(tmp_path: Path) -> None:
+    template = synth(tmp_path, workflowType="EXPRESS")
+    [machine] = of_type(template, "AWS::StepFunctions::StateMachine").values()
+    assert machine["Properties"]["StateMachineType"] == "EXPRESS"
+
+
+def test_the_table_has_recovery_ttl_and_the_open_questions_index(template: dict[str, Any]) -> None:
+    Template.from_json(template).has_resource_properties(
+        "AWS::DynamoDB::GlobalTable",
+        {
+            "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
+            "BillingMode": "PAY_PER_REQUEST",
+            "Replicas": [
+                Match.object_like(
+                    {"PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}}
+                )
+            ],
+            "GlobalSecondaryIndexes": [Match.object_like({"IndexName": "open-questions"})],
+        },
+    )
+
+
+def test_topics_are_encrypted_and_every_subscription_has_a_dead_letter_queue(
+    template: dict[str, Any],
+) -> None:
+    for name, topic in of_type(template, "AWS::SNS::Topic").items():
+        assert "KmsMasterKeyId" in topic["Properties"], name
+    subscriptions = of_type(template, "AWS::SNS::Subscription")
+    assert len(subscriptions) == 2
+    for name, subscription in subscriptions.items():
+        assert "deadLetterTargetArn" in subscription["Properties"]["RedrivePolicy"], name
+
+
+def test_an_email_subscription_by_context_also_has_a_dead_letter_queue(tmp_path: Path) -> None:
+    template = synth(tmp_path, answersEmail="ops@example.com")
+    emails = [
+        s
+        for s in of_type(template, "AWS::SNS::Subscription").values()
+        if s["Properties"]["Protocol"] == "email"
+    ]
+    assert len(emails) == 1
+    assert "RedrivePolicy" in emails[0]["Properties"]
+
+
+def test_alarms_cover_executions_dead_letters_functions_and_the_api(
+    template: dict[str, Any],
+) -> None:
+    alarms = of_type(template, "AWS::CloudWatch::Alarm").values()
+    metrics = {
+        (a["Properties"].get("Namespace"), a["Properties"].get("MetricName")) for a in alarms
+    }
+    assert ("AWS/States", "ExecutionsFailed") in metrics
+    assert ("AWS/States", "ExecutionsTimedOut") in metrics
+    assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible") in metrics
+    assert ("AWS/Lambda", "Errors") in metrics
+    assert ("AWS/Lambda", "Throttles") in metrics
+    assert ("AWS/ApiGateway", "5xx") in metrics
+    lambda_alarms = [a for a in alarms if a["Properties"].get("Namespace") == "AWS/Lambda"]
+    assert len(lambda_alarms) == 2 * 8
+    queues = [a for a in alarms if a["Properties"].get("Namespace") == "AWS/SQS"]
+    assert len(queues) == len(of_type(template, "AWS::SQS::Queue"))
+    assert all(a["Properties"]["AlarmActions"] for a in alarms)
+    assert of_type(template, "AWS::CloudWatch::Dashboard")
+
+
+def test_secrets_stay_out_of_the_template(template: dict[str, Any]) -> None:
+    secrets = of_type(template, "AWS::SecretsManager::Secret")
+    assert len(secrets) == 2
+    for secret in secrets.values():
+        assert "SecretString" not in secret["Properties"]
+    text = json.dumps(template)
+    assert 'OPENAI_API_KEY"' not in text and 'TOKEN_SIGNING_KEY"' not in text
+    for fn in of_type(template, "AWS::Lambda::Function").values():
+        variables = fn["Properties"]["Environment"]["Variables"]
+        assert "OPENAI_API_KEY" not in variables and "TOKEN_SIGNING_KEY" not in variables
+
+
+def test_the_api_is_throttled_and_outputs_are_exported(template: dict[str, Any]) -> None:
+    [stage] = of_type(template, "AWS::ApiGatewayV2::Stage").values()
+    settings = stage["Properties"]["DefaultRouteSettings"]
+    assert settings == {"ThrottlingBurstLimit": 100, "ThrottlingRateLimit": 50}
+    assert "AccessLogSettings" in stage["Properties"]
+    assert set(template["Outputs"]) >= {
+        "ApiUrl",
+        "StateMachineArn",
+        "TableName",
+        "QuestionsTopicArn",
+        "AnswersTopicArn",
+        "StateMachineConsoleUrl",
+    }
+
+
+def test_a_bad_stage_or_workflow_type_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="workflowType"):
+        synth(tmp_path, workflowType="FAST")
+    with pytest.raises(ValueError, match="stage"):
+        synth(tmp_path, stage="prod-1")
