@@ -10,6 +10,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk_app.config import StageConfig
+from cdk_app.nag import acknowledge
 
 
 class Api(Construct):
@@ -42,6 +43,12 @@ class Api(Construct):
             api_name=f"toro-{config.stage}-api",
             cors_preflight=cors,
             default_integration=integrations.HttpLambdaIntegration("Lambda", handler),
+        )
+        acknowledge(
+            self.http_api,
+            "APIG4",
+            "The API authenticates in the application: signed JWT bearer tokens on every route "
+            "but register, login, refresh and health, which must stay open.",
         )
         self.access_logs = logs.LogGroup(
             self,

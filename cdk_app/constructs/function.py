@@ -10,6 +10,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk_app.config import StageConfig
+from cdk_app.nag import acknowledge
 
 
 class ToroFunction(Construct):
@@ -72,6 +73,17 @@ class ToroFunction(Construct):
                 **environment,
             },
             dead_letter_queue=dead_letter_queue,
+        )
+        acknowledge(
+            self.role,
+            "IAM5[Resource::*]",
+            "X-Ray's PutTraceSegments and PutTelemetryRecords accept no resource ARN.",
+        )
+        acknowledge(
+            self.function,
+            "L1",
+            "Pinned to python3.12, the runtime the asset's wheels and the Powertools layer are "
+            "built for; the three move together (see cdk_app/build.py).",
         )
 
 

@@ -10,17 +10,20 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk_app.config import StageConfig
+from cdk_app.nag import acknowledge
 
 
 def dead_letter_queue(scope: Construct, construct_id: str) -> sqs.Queue:
     """A queue for what could not be delivered: encrypted, TLS only, kept 14 days."""
-    return sqs.Queue(
+    queue = sqs.Queue(
         scope,
         construct_id,
         encryption=sqs.QueueEncryption.SQS_MANAGED,
         enforce_ssl=True,
         retention_period=Duration.days(14),
     )
+    acknowledge(queue, "SQS3", "This queue is itself a dead-letter queue; its depth is alarmed.")
+    return queue
 
 
 class Messaging(Construct):

@@ -11,6 +11,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from cdk_app.config import StageConfig
+from cdk_app.nag import acknowledge, arn_of
 from state_machine.render import render
 
 # ${Token} of the definition -> the function behind it.
@@ -53,5 +54,19 @@ class Workflow(Construct):
             ),
         )
         # A definition given as ASL gets no automatic permissions: grant each task its function.
+        role = self.state_machine.role
+        assert isinstance(role, Construct)
         for name in sorted(set(TOKENS.values())):
-            functions[name].grant_invoke(self.state_machine)
+            function = functions[name]
+            function.grant_invoke(self.state_machine)
+            assert isinstance(function, Construct)
+            acknowledge(
+                role,
+                f"IAM5[Resource::{arn_of(function)}:*]",
+                "grantInvoke also covers the function's versions and aliases.",
+            )
+        acknowledge(
+            role,
+            "IAM5[Resource::*]",
+            "Log delivery (logs:*LogDelivery) and X-Ray actions accept no resource ARN.",
+        )
