@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock build synth deploy destroy run test test-unit test-integration test-api test-system test-infrastructure test-workflow lint fmt bench clean
+.PHONY: help install lock build synth bootstrap deploy destroy run test test-unit test-integration test-api test-system test-infrastructure test-workflow lint fmt bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ synth: build ## Synthesize the CloudFormation template offline into cdk.out/
 
 node_modules/.bin/cdk: package.json package-lock.json
 	npm ci --no-audit --no-fund
+
+bootstrap: node_modules/.bin/cdk ## Prepare the AWS account and region for CDK deployments (once)
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk bootstrap
 
 deploy: build node_modules/.bin/cdk ## Deploy to the AWS account of your credentials (STAGE=dev)
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk deploy --require-approval broadening -c stage=$(or $(STAGE),dev)
