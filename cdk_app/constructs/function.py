@@ -69,7 +69,9 @@ class ToroFunction(Construct):
             environment={
                 "POWERTOOLS_SERVICE_NAME": "toro-assistant",
                 "POWERTOOLS_METRICS_NAMESPACE": "ToroAssistant",
-                "ENVIRONMENT": config.stage,
+                # Never a development name, whatever the stage is called: outside development
+                # the API refuses to start without the real signing key.
+                "ENVIRONMENT": f"aws-{config.stage}",
                 **environment,
             },
             dead_letter_queue=dead_letter_queue,

@@ -16,6 +16,7 @@ from aws_cdk.assertions import Match, Template
 
 from cdk_app.app import build_app
 from core import errors
+from core.settings import AuthSettings
 
 Resources = dict[str, dict[str, Any]]
 
@@ -183,6 +184,8 @@ def test_secrets_stay_out_of_the_template(template: dict[str, Any]) -> None:
     for fn in of_type(template, "AWS::Lambda::Function").values():
         variables = fn["Properties"]["Environment"]["Variables"]
         assert "OPENAI_API_KEY" not in variables and "TOKEN_SIGNING_KEY" not in variables
+        # Deployed functions never count as development (which would allow a default key).
+        assert not AuthSettings(environment=variables["ENVIRONMENT"]).is_development
 
 
 def test_the_api_is_throttled_and_outputs_are_exported(template: dict[str, Any]) -> None:
