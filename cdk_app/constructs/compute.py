@@ -18,6 +18,15 @@ API_HANDLER = "api.lambda_handler.handler"
 # Lambda timeouts: below each task's TimeoutSeconds in the ASL, above the OpenAI client's 20 s.
 TIMEOUTS = {"validate_question": 25, "call_openai": 30, "api": 15}
 DEFAULT_TIMEOUT = 15
+# The functions that read or write the table (start_workflow and publish_notification do not).
+TABLE_USERS = (
+    "validate_question",
+    "call_openai",
+    "persist_answer",
+    "mark_failed",
+    "notify_user",
+    "api",
+)
 
 
 class Secrets(Construct):
@@ -112,10 +121,12 @@ class Compute(Construct):
 
     def _grant(self, storage: Storage, messaging: Messaging, secrets: Secrets) -> None:
         table = storage.table
-        for name in ("validate_question", "call_openai", "persist_answer", "mark_failed"):
+        table_indexes = f"IAM5[Resource::{arn_of(table)}/index/*]"
+        for name in TABLE_USERS:
             table.grant_read_write_data(self.fn(name))
-        table.grant_read_write_data(self.fn("notify_user"))
-        table.grant_read_write_data(self.fn("api"))
+            acknowledge(
+                self.functions[name].role, table_indexes, "The table grant covers its indexes."
+            )
         for name in ("validate_question", "call_openai"):
             secrets.openai_key.grant_read(self.fn(name))
         secrets.signing_key.grant_read(self.fn("api"))
@@ -127,13 +138,4 @@ class Compute(Construct):
                 "IAM5[Action::kms:GenerateDataKey*]",
                 "Publishing to a topic encrypted with our key needs its data-key actions; "
                 "grantPublish scopes them to that one key.",
-            )
-        table_indexes = f"IAM5[Resource::{arn_of(table)}/index/*]"
-        for name in ("validate_question", "call_openai", "persist_answer", "mark_failed"):
-            acknowledge(
-                self.functions[name].role, table_indexes, "The table grant covers its indexes."
-            )
-        for name in ("notify_user", "api"):
-            acknowledge(
-                self.functions[name].role, table_indexes, "The table grant covers its indexes."
             )
