@@ -1,6 +1,6 @@
 """One module per Lambda function. Each is thin: parse the event, one call into ``core``."""
 
-# Function name -> "module:attribute", shared by the CDK app and the embedded runtime.
+# Function name -> "module.attribute", shared by the CDK app and the embedded runtime.
 HANDLERS: dict[str, str] = {
     "start_workflow": "handlers.start_workflow.handler",
     "validate_question": "handlers.validate_question.handler",
@@ -10,3 +10,13 @@ HANDLERS: dict[str, str] = {
     "publish_notification": "handlers.publish_notification.handler",
     "notify_user": "handlers.notify_user.handler",
 }
+# Every function: the workflow's handlers and the API's Lambda entry point.
+FUNCTIONS: dict[str, str] = {**HANDLERS, "api": "api.lambda_handler.handler"}
+
+# Lambda timeouts: below each task's TimeoutSeconds in the ASL, above the OpenAI client's 20 s.
+TIMEOUT_SECONDS: dict[str, int] = {"validate_question": 25, "call_openai": 30}
+DEFAULT_TIMEOUT_SECONDS = 15
+
+
+def timeout_of(name: str) -> int:
+    return TIMEOUT_SECONDS.get(name, DEFAULT_TIMEOUT_SECONDS)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from handlers import HANDLERS
+from handlers import FUNCTIONS
 
 ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
-# The workflow's handlers and the API's Lambda entry point.
-FUNCTIONS = {**HANDLERS, "api": "api.lambda_handler.handler"}
+
+__all__ = ["ACCOUNT", "DEFAULT_REGION", "FUNCTIONS"]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.repository import OPEN_QUESTIONS_INDEX
 from local.sns_bridge import Subscription
-from state_machine.render import render_dict
+from state_machine.render import TASK_FUNCTIONS, render_dict
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -20,14 +20,6 @@ STATE_MACHINE_NAME = "QuestionWorkflow"
 TABLE_NAME = "toro-assistant"
 QUESTIONS_TOPIC = "toro-questions"
 ANSWERS_TOPIC = "toro-answers"
-# Function behind each ${Token} of the workflow definition.
-WORKFLOW_FUNCTIONS = {
-    "ValidateQuestionFunctionArn": "validate_question",
-    "CallOpenAIFunctionArn": "call_openai",
-    "PersistAnswerFunctionArn": "persist_answer",
-    "MarkFailedFunctionArn": "mark_failed",
-    "PublishNotificationFunctionArn": "publish_notification",
-}
 # Topic -> subscribed function.
 TOPIC_SUBSCRIBERS = {QUESTIONS_TOPIC: "start_workflow", ANSWERS_TOPIC: "notify_user"}
 MAX_RECEIVES = 3
@@ -168,7 +160,7 @@ def provision(
             visibility_timeout=1 if fast_retries else VISIBILITY_TIMEOUT_SECONDS,
         )
         subscriptions.append(subscription)
-    tokens = {token: function_arn[name] for token, name in WORKFLOW_FUNCTIONS.items()}
+    tokens = {token: function_arn[name] for token, name in TASK_FUNCTIONS.items()}
     machine = create_state_machine(
         sfn, tokens, f"arn:aws:iam::{account}:role/toro-workflow", fast=fast_retries
     )

@@ -34,7 +34,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from core import reset
 from core.observability import logger as service_logger
-from handlers import HANDLERS
+from handlers import HANDLERS, timeout_of
 from local.functions import ACCOUNT, DEFAULT_REGION, FUNCTIONS
 from local.lambda_gateway import Function, LambdaGateway
 from local.logs import TerminalFormatter, use_per_thread_keys
@@ -43,8 +43,6 @@ from local.sns_bridge import SnsBridge
 
 log = logging.getLogger("toro.runtime")
 
-# Lambda timeouts, below each task's TimeoutSeconds in the ASL (the CDK app uses the same).
-FUNCTION_TIMEOUTS = {"call_openai": 30, "validate_question": 25}
 # Invocations of one function that may run at once (Lambda would scale out further).
 FUNCTION_CONCURRENCY = 8
 INTERPRETER_TIMEOUT_SECONDS = 300
@@ -162,7 +160,7 @@ class EmbeddedRuntime:
             Function(
                 name=name,
                 handler=path,
-                timeout_seconds=FUNCTION_TIMEOUTS.get(name, 20),
+                timeout_seconds=timeout_of(name),
                 concurrency=self.concurrency,
             )
             for name, path in FUNCTIONS.items()

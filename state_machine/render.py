@@ -12,6 +12,14 @@ from pathlib import Path
 from typing import Any
 
 DEFINITION_PATH = Path(__file__).with_name("question_workflow.asl.json")
+# Each ${Token} of the definition -> the Lambda function behind it.
+TASK_FUNCTIONS = {
+    "ValidateQuestionFunctionArn": "validate_question",
+    "CallOpenAIFunctionArn": "call_openai",
+    "PersistAnswerFunctionArn": "persist_answer",
+    "MarkFailedFunctionArn": "mark_failed",
+    "PublishNotificationFunctionArn": "publish_notification",
+}
 _TOKEN = re.compile(r"\$\{([A-Za-z][A-Za-z0-9]*)\}")
 
 

@@ -12,12 +12,8 @@ from cdk_app.constructs.function import ToroFunction
 from cdk_app.constructs.messaging import Messaging, dead_letter_queue
 from cdk_app.constructs.storage import Storage
 from cdk_app.nag import acknowledge, arn_of
-from handlers import HANDLERS
+from handlers import FUNCTIONS, timeout_of
 
-API_HANDLER = "api.lambda_handler.handler"
-# Lambda timeouts: below each task's TimeoutSeconds in the ASL, above the OpenAI client's 20 s.
-TIMEOUTS = {"validate_question": 25, "call_openai": 30, "api": 15}
-DEFAULT_TIMEOUT = 15
 # The functions that read or write the table (start_workflow and publish_notification do not).
 TABLE_USERS = (
     "validate_question",
@@ -94,7 +90,7 @@ class Compute(Construct):
         # Asynchronous invocations (from SNS) that keep failing end here.
         self.async_dead_letters = dead_letter_queue(self, "AsyncInvokeDLQ")
         self.functions: dict[str, ToroFunction] = {}
-        for name, handler in {**HANDLERS, "api": API_HANDLER}.items():
+        for name, handler in FUNCTIONS.items():
             environment = dict(common)
             if name == "api":
                 environment["TOKEN_SIGNING_KEY_SECRET_NAME"] = secrets.signing_key.secret_name
@@ -108,7 +104,7 @@ class Compute(Construct):
                 code=code,
                 layer=layer,
                 environment=environment,
-                timeout_seconds=TIMEOUTS.get(name, DEFAULT_TIMEOUT),
+                timeout_seconds=timeout_of(name),
                 memory_mb=1024 if name == "api" else 512,
                 dead_letter_queue=(
                     self.async_dead_letters if name in ("start_workflow", "notify_user") else None

@@ -12,16 +12,7 @@ from constructs import Construct
 
 from cdk_app.config import StageConfig
 from cdk_app.nag import acknowledge, arn_of
-from state_machine.render import render
-
-# ${Token} of the definition -> the function behind it.
-TOKENS = {
-    "ValidateQuestionFunctionArn": "validate_question",
-    "CallOpenAIFunctionArn": "call_openai",
-    "PersistAnswerFunctionArn": "persist_answer",
-    "MarkFailedFunctionArn": "mark_failed",
-    "PublishNotificationFunctionArn": "publish_notification",
-}
+from state_machine.render import TASK_FUNCTIONS, render
 
 
 class Workflow(Construct):
@@ -41,7 +32,9 @@ class Workflow(Construct):
             retention=logs.RetentionDays.ONE_MONTH,
             removal_policy=RemovalPolicy.DESTROY,
         )
-        definition = render({token: functions[name].function_arn for token, name in TOKENS.items()})
+        definition = render(
+            {token: functions[name].function_arn for token, name in TASK_FUNCTIONS.items()}
+        )
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -56,7 +49,7 @@ class Workflow(Construct):
         # A definition given as ASL gets no automatic permissions: grant each task its function.
         role = self.state_machine.role
         assert isinstance(role, Construct)
-        for name in sorted(set(TOKENS.values())):
+        for name in sorted(set(TASK_FUNCTIONS.values())):
             function = functions[name]
             function.grant_invoke(self.state_machine)
             assert isinstance(function, Construct)

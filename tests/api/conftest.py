@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import jwt
 import pytest
 from fastapi.testclient import TestClient
 from moto import mock_aws
@@ -30,6 +31,12 @@ class User:
     @property
     def session_id(self) -> str:
         return str(self.tokens["session_id"])
+
+    @property
+    def user_id(self) -> str:
+        """The subject of the user's access token (their id in the table's keys)."""
+        claims = jwt.decode(self.tokens["access_token"], options={"verify_signature": False})
+        return str(claims["sub"])
 
 
 class Api:

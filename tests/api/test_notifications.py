@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jwt
-
 from core.models import Notification, QuestionStatus
 from core.repository import NotificationRepository
 from tests.api.conftest import Api, User
@@ -13,15 +11,11 @@ from tests.api.conftest import Api, User
 NOTIFICATIONS = "/api/v1/notifications"
 
 
-def _user_id(user: User) -> str:
-    return str(jwt.decode(user.tokens["access_token"], options={"verify_signature": False})["sub"])
-
-
 def _notify(user: User, question_id: str) -> str:
     notification = NotificationRepository().add(
         Notification(
             notification_id=question_id,
-            user_id=_user_id(user),
+            user_id=user.user_id,
             question_id=question_id,
             status=QuestionStatus.ANSWERED,
             message="Your question has been answered.",

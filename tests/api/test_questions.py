@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import jwt
 import pytest
 
 from core.models import QuestionStatus
@@ -20,10 +19,6 @@ def error_of(response: Any) -> dict[str, Any]:
     return body
 
 
-def user_id_of(user: User) -> str:
-    return str(jwt.decode(user.tokens["access_token"], options={"verify_signature": False})["sub"])
-
-
 def test_asking_stores_a_pending_question_and_publishes_it(api: Api) -> None:
     ana = api.user("ana")
     response = api.ask(ana, "  O que é o Tesouro Selic?  ")
@@ -33,17 +28,17 @@ def test_asking_stores_a_pending_question_and_publishes_it(api: Api) -> None:
     assert body["status"] == "pending"
     assert body["session_id"] == ana.session_id
     assert response.headers["Location"] == f"{QUESTIONS}/{ana.session_id}/{body['question_id']}"
-    stored = QuestionRepository().get(user_id_of(ana), body["question_id"])
+    stored = QuestionRepository().get(ana.user_id, body["question_id"])
     assert stored.text == "O que é o Tesouro Selic?"
     assert stored.status is QuestionStatus.PENDING
     [published] = api.published()
     message = json.loads(published["Message"])
     assert message == {
         "question_id": body["question_id"],
-        "user_id": user_id_of(ana),
+        "user_id": ana.user_id,
         "session_id": ana.session_id,
     }
-    assert published["MessageAttributes"]["user_id"]["Value"] == user_id_of(ana)
+    assert published["MessageAttributes"]["user_id"]["Value"] == ana.user_id
 
 
 @pytest.mark.parametrize(
@@ -141,7 +136,7 @@ def test_a_failed_publish_answers_503_and_leaves_a_marked_question_to_resend(
     assert failed.status_code == 503
     assert failed.headers["Retry-After"]
     assert error_of(failed)["code"] == "publish_failed"
-    [stored] = QuestionRepository().list_for_user(user_id_of(ana), limit=10).items
+    [stored] = QuestionRepository().list_for_user(ana.user_id, limit=10).items
     assert stored.status is QuestionStatus.PENDING
     assert stored.dispatch_failed_at is not None
 
@@ -151,7 +146,7 @@ def test_a_failed_publish_answers_503_and_leaves_a_marked_question_to_resend(
     assert retried.status_code == 202
     assert retried.json()["question_id"] == stored.question_id
     assert len(api.published()) == 1
-    resent = QuestionRepository().get(user_id_of(ana), stored.question_id)
+    resent = QuestionRepository().get(ana.user_id, stored.question_id)
     assert resent.dispatch_failed_at is None
 
 
@@ -175,7 +170,7 @@ def test_listing_is_newest_first_paginated_and_filterable(api: Api) -> None:
     assert pages == 3
 
     repository = QuestionRepository()
-    repository.transition(user_id_of(ana), asked[1], QuestionStatus.REJECTED, error_code="x")
+    repository.transition(ana.user_id, asked[1], QuestionStatus.REJECTED, error_code="x")
     rejected = api.client.get(url, params={"status": "rejected"}, headers=ana.headers).json()
     assert [item["question_id"] for item in rejected["items"]] == [asked[1]]
     assert rejected["items"][0]["error"] == {"code": "x", "message": None}
@@ -205,9 +200,9 @@ def test_one_question_shows_its_status_answer_and_timestamps(api: Api) -> None:
     ana = api.user("ana")
     question_id = api.ask(ana, "O que é um ETF?").json()["question_id"]
     repository = QuestionRepository()
-    repository.transition(user_id_of(ana), question_id, QuestionStatus.PROCESSING)
+    repository.transition(ana.user_id, question_id, QuestionStatus.PROCESSING)
     repository.transition(
-        user_id_of(ana),
+        ana.user_id,
         question_id,
         QuestionStatus.ANSWERED,
         answer="Um fundo negociado em bolsa.",

@@ -16,11 +16,11 @@ from core.repository import QuestionRepository
 from local.provision import (
     ANSWERS_TOPIC,
     QUESTIONS_TOPIC,
-    WORKFLOW_FUNCTIONS,
     create_state_machine,
     create_table,
 )
 from local.scripted_openai import ScriptedOpenAI
+from state_machine.render import TASK_FUNCTIONS
 
 # The ids every sample event in events/ refers to.
 QUESTION_ID = "01JDXQ3M7T4W5Y8Z9A0B1C2D3E"
@@ -64,7 +64,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         answers_arn, answers_queue = _captured_topic(ANSWERS_TOPIC)
         arns = {
             token: f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
-            for token, name in WORKFLOW_FUNCTIONS.items()
+            for token, name in TASK_FUNCTIONS.items()
         }
         machine = create_state_machine(
             boto3.client("stepfunctions"), arns, "arn:aws:iam::123456789012:role/toro-workflow"

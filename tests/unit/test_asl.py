@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from core import errors
-from local.provision import WORKFLOW_FUNCTIONS, fast_retries
+from local.provision import fast_retries
 from state_machine.render import (
+    TASK_FUNCTIONS,
     RenderError,
     load_definition,
     render,
@@ -25,7 +26,7 @@ LAMBDA_SERVICE_ERRORS = {
 }
 ARNS = {
     token: f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
-    for token, name in WORKFLOW_FUNCTIONS.items()
+    for token, name in TASK_FUNCTIONS.items()
 }
 
 
@@ -39,7 +40,7 @@ def tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_the_file_has_exactly_the_tokens_the_runtime_and_cdk_fill() -> None:
-    assert tokens(load_definition()) == set(WORKFLOW_FUNCTIONS)
+    assert tokens(load_definition()) == set(TASK_FUNCTIONS)
 
 
 def test_rendering_replaces_every_token() -> None:
