@@ -90,12 +90,17 @@ def _field(error: dict[str, Any]) -> str:
     return ".".join(parts)
 
 
+def _reason(error: dict[str, Any]) -> str:
+    """The message of the project's own rules as they wrote it, not "Value error, ..."."""
+    raised = error.get("ctx", {}).get("error") if error.get("type") == "value_error" else None
+    if isinstance(raised, ValueError) and str(raised):
+        return str(raised)
+    return str(error.get("msg", "invalid"))
+
+
 def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details = [
-        ErrorDetail(field=_field(error), reason=str(error.get("msg", "invalid")))
-        for error in exc.errors()
-    ]
+    details = [ErrorDetail(field=_field(error), reason=_reason(error)) for error in exc.errors()]
     return error_response(422, "validation_error", "The request is not valid.", details)
 
 

@@ -56,9 +56,9 @@ class QuestionCreate(Request):
     question: Annotated[
         str,
         Field(
-            min_length=1,
             max_length=2000,
-            json_schema_extra={"pattern": QUESTION_PATTERN},
+            # Enforced by _answerable, whose messages say what is wrong ("The question is empty.").
+            json_schema_extra={"minLength": 1, "pattern": QUESTION_PATTERN},
             description="At most 2000 characters, not only white space, no control characters "
             "(line breaks and tabs are fine). Stored trimmed.",
             examples=["O que é o Tesouro Selic?"],

@@ -312,6 +312,10 @@ class AccountService:
             raise AuthenticationFailed("The refresh token is no longer valid; log in again.")
         return self._tokens.issue(user_id, session_id, new_jti)
 
+    def logout(self, principal: Principal) -> None:
+        """End the caller's session: its refresh token stops working at once."""
+        self._repository.revoke_session(principal.user_id, principal.session_id)
+
     def owns_session(self, principal: Principal, session_id: str) -> bool:
         if session_id == principal.session_id:
             return True

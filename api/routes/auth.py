@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
-from api.deps import Accounts
+from api.deps import Accounts, CurrentUser
 from api.errors import documented
 from api.schemas import Credentials, RefreshRequest, TokenResponse, UserPublic
 
@@ -41,3 +41,15 @@ def login(body: Credentials, accounts: Accounts) -> TokenResponse:
 )
 def refresh(body: RefreshRequest, accounts: Accounts) -> TokenResponse:
     return TokenResponse.model_validate(accounts.refresh(body.refresh_token).model_dump())
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=documented(401, 503),
+    summary="End the session: its refresh token stops working (the access token expires)",
+)
+def logout(principal: CurrentUser, accounts: Accounts) -> Response:
+    accounts.logout(principal)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

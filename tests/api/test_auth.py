@@ -16,6 +16,7 @@ from tests.api.conftest import PASSWORD, Api
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"
+LOGOUT = "/api/v1/auth/logout"
 PROTECTED = "/api/v1/notifications"
 
 
@@ -118,6 +119,26 @@ def test_refresh_rotates_and_a_reused_refresh_token_is_refused(api: Api) -> None
     # A reused token may be a stolen one: the whole session ends, the newest token too.
     after_theft = api.client.post(REFRESH, json={"refresh_token": second["refresh_token"]})
     assert after_theft.status_code == 401
+
+
+def test_logout_ends_the_session_so_its_refresh_token_is_refused(api: Api) -> None:
+    user = api.user("hana")
+    other = api.user("hana2")
+    assert api.client.post(LOGOUT, headers=user.headers).status_code == 204
+    refused = api.client.post(REFRESH, json={"refresh_token": user.tokens["refresh_token"]})
+    assert refused.status_code == 401
+    # Another user's session is untouched.
+    kept = api.client.post(REFRESH, json={"refresh_token": other.tokens["refresh_token"]})
+    assert kept.status_code == 200
+
+
+def test_logout_needs_an_access_token(api: Api) -> None:
+    user = api.user("ivo")
+    anonymous = api.client.post(LOGOUT)
+    with_refresh = api.client.post(
+        LOGOUT, headers={"Authorization": f"Bearer {user.tokens['refresh_token']}"}
+    )
+    assert anonymous.status_code == with_refresh.status_code == 401
 
 
 def test_an_access_token_is_not_a_refresh_token_and_vice_versa(api: Api) -> None:

@@ -44,8 +44,8 @@ def test_asking_stores_a_pending_question_and_publishes_it(api: Api) -> None:
 @pytest.mark.parametrize(
     ("payload", "field", "reason"),
     [
-        ({"question": ""}, "question", "at least 1"),
-        ({"question": "   \n\t "}, "question", "empty"),
+        ({"question": ""}, "question", "The question is empty."),
+        ({"question": "   \n\t "}, "question", "The question is empty."),
         ({"question": "a" * 2001}, "question", "at most 2000 characters"),
         ({"question": "Olá\x00mundo"}, "question", "control character"),
         ({"question": 12}, "question", "string"),
