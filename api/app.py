@@ -8,14 +8,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import errors
+from api import errors, web
 from api.middleware import BodySizeLimit
 from api.routes import api_router
 from core.accounts import signing_key
 from core.settings import get_api_settings
 
 DESCRIPTION = """\
-Ask questions about investing; an AI model answers them asynchronously.
+Ask questions about investing; an AI model answers them asynchronously. A web page for people
+(log in, ask, follow the answer arrive, history, notifications) is served at `/`.
 
 1. `POST /api/v1/auth/register`, then `POST /api/v1/auth/login` for tokens and a `session_id`.
 2. `POST /api/v1/questions` with `Authorization: Bearer <access_token>`: answered `202` at once.
@@ -42,6 +43,7 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
     app.include_router(api_router)
+    web.install(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -67,3 +67,32 @@ def test_errors_come_back_as_the_error_body_not_a_crash(
     response = lambda_handler.handler(event, lambda_context("api"))
     assert response["statusCode"] == 401
     assert json.loads(response["body"])["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "start"),
+    [
+        ("/", "text/html; charset=utf-8", "<!doctype html>"),
+        ("/static/app.js", "javascript", "// Toro Assistant"),
+        ("/static/app.css", "text/css", "/* Toro Assistant"),
+    ],
+)
+def test_the_web_page_is_served_through_the_lambda_handler(
+    api: Api,
+    load_event: Callable[[str], dict[str, Any]],
+    lambda_context: Callable[[str], LambdaContext],
+    path: str,
+    content_type: str,
+    start: str,
+) -> None:
+    event = load_event("api/health")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["headers"]["accept"] = "text/html,*/*"
+
+    response = lambda_handler.handler(event, lambda_context("api"))
+
+    assert response["statusCode"] == 200
+    assert content_type in response["headers"]["content-type"]
+    assert response["isBase64Encoded"] is False
+    assert response["body"].startswith(start)
+    assert "content-security-policy" in response["headers"]

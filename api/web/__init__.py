@@ -1,0 +1,48 @@
+"""The web page: a few static files served by the API at ``/`` (locally and on Lambda alike).
+
+``index.html`` at ``/`` and its script and stylesheet under ``/static``. The page talks to the
+same API under ``api/v1`` on the same origin, so it needs no CORS and no configuration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
+from starlette.types import Scope
+
+WEB = Path(__file__).resolve().parent
+INDEX = WEB / "index.html"
+
+# The page runs only its own script and style and talks only to its own origin.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    # Revalidate every time (ETag / Last-Modified make that cheap): a deploy shows at once.
+    "Cache-Control": "no-cache",
+}
+
+
+class Assets(StaticFiles):
+    """The page's script and stylesheet, with the page's headers."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers.update(PAGE_HEADERS)
+        return response
+
+
+def install(app: FastAPI) -> None:
+    app.mount("/static", Assets(directory=WEB / "static"), name="static")
+
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(INDEX, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
