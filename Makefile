@@ -6,9 +6,12 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# The browser tests drive Debian's Chromium; installed from Debian's packages when missing.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock build synth bootstrap deploy destroy run test test-unit test-integration test-api test-system test-infrastructure test-workflow lint fmt bench clean
+.PHONY: help install chromium lock build synth bootstrap deploy destroy run test test-unit test-integration test-api test-system test-browser test-infrastructure test-workflow lint fmt bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -39,8 +42,15 @@ fmt: $(STAMP) ## Format and autofix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint ## Lint, then every test layer
-	$(BIN)/pytest $(PYTEST_ARGS)
+$(CHROMIUM):
+	@echo "==> Installing Debian's Chromium for the browser tests (apt-get install chromium)"
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
+
+chromium: $(CHROMIUM) ## Install Debian's Chromium for the browser tests (only when missing)
+
+test: lint $(CHROMIUM) ## Lint, then every test layer
+	CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## Unit tests only (pure logic, no AWS)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
@@ -53,6 +63,9 @@ test-api: $(STAMP) ## The REST API against moto, including the OpenAPI fuzzing
 
 test-system: $(STAMP) ## `toro dev` as a user runs it: HTTP, the CLI, every sample event
 	$(BIN)/pytest tests/system $(PYTEST_ARGS)
+
+test-browser: $(STAMP) $(CHROMIUM) ## The web page in Chromium against `toro dev` (screenshot in test-artifacts/)
+	CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/browser $(PYTEST_ARGS)
 
 test-infrastructure: $(STAMP) ## The synthesized CloudFormation template
 	$(BIN)/pytest tests/infrastructure $(PYTEST_ARGS)

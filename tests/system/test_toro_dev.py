@@ -17,7 +17,7 @@ from core.repository import QuestionRepository
 from local import http
 from local.functions import FUNCTIONS
 from tests.conftest import EVENTS, SAMPLE_PRECONDITION
-from tests.system.conftest import TORO, Dev, clean_environment
+from tests.toro_dev import TORO, Dev, clean_environment
 
 STATE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:QuestionWorkflow"
 PASSWORD = "correct horse battery"

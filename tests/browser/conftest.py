@@ -1,0 +1,202 @@
+"""The web page in a real browser: Debian's Chromium driven by Playwright against ``toro dev``.
+
+Playwright never downloads a browser here: it launches the system's Chromium (``/usr/bin/chromium``
+or ``$CHROMIUM``), which ``make test`` installs from Debian's packages when it is missing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync_playwright
+
+from local.scripted_openai import ScriptedOpenAI
+from tests.toro_dev import Dev, running_dev
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+# Headless, and quiet: this machine's network is closed, so no background connections.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PASSWORD = "correct-horse-battery"
+# An answer takes well under a second here; the margin is for a loaded machine.
+ANSWER_TIMEOUT_MS = 30_000
+_names = itertools.count(1)
+
+expect.set_options(timeout=10_000)
+
+
+def unique_username(prefix: str) -> str:
+    return f"{prefix}{os.getpid() % 10_000}{next(_names)}"
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"No Chromium at {CHROMIUM}. `make test` installs Debian's package "
+            "(apt-get install chromium); or set CHROMIUM to another Chromium binary."
+        )
+    with sync_playwright() as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(scope="session")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
+    """The offline system, as ``make run`` starts it."""
+    with running_dev(
+        tmp_path_factory.mktemp("toro-dev-web"), {"RATE_LIMIT_QUESTIONS_PER_MINUTE": "100"}
+    ) as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def scripted() -> Iterator[ScriptedOpenAI]:
+    server = ScriptedOpenAI().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def scripted_dev(
+    tmp_path_factory: pytest.TempPathFactory, scripted: ScriptedOpenAI
+) -> Iterator[Dev]:
+    """The system with a model that fails or flags on cue (a key configured, so moderation too)."""
+    with running_dev(
+        tmp_path_factory.mktemp("toro-dev-scripted"),
+        {"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": scripted.base_url},
+    ) as started:
+        yield started
+
+
+@dataclass
+class Person:
+    """Someone using the page, in the words of what they see and do."""
+
+    page: Page
+    url: str
+    lang: str = "en"
+    errors: list[str] = field(default_factory=list)
+
+    def open(self) -> Person:
+        self.page.goto(self.url)
+        return self
+
+    def fill_credentials(self, username: str, password: str = PASSWORD) -> None:
+        self.page.get_by_label(self.text("username")).fill(username)
+        self.page.get_by_label(self.text("password"), exact=True).fill(password)
+
+    def register(self, username: str, password: str = PASSWORD) -> None:
+        self.fill_credentials(username, password)
+        self.page.get_by_role("button", name=self.text("register")).click()
+        expect(self.question_field).to_be_visible()
+
+    def log_in(self, username: str, password: str = PASSWORD) -> None:
+        self.fill_credentials(username, password)
+        self.page.get_by_role("button", name=self.text("login"), exact=True).click()
+        expect(self.question_field).to_be_visible()
+
+    def log_out(self) -> None:
+        self.page.get_by_role("button", name=self.text("logout")).click()
+        expect(self.page.get_by_role("button", name=self.text("login"), exact=True)).to_be_visible()
+
+    @property
+    def question_field(self) -> Locator:
+        return self.page.get_by_label(self.text("question"), exact=True)
+
+    @property
+    def ask_button(self) -> Locator:
+        return self.page.get_by_role("button", name=self.text("ask"), exact=True)
+
+    @property
+    def bell(self) -> Locator:
+        return self.page.locator("#bell")
+
+    @property
+    def badge(self) -> Locator:
+        return self.page.locator("#badge")
+
+    def ask(self, text: str) -> Locator:
+        """Ask; the card of the new question (the first in the history)."""
+        self.question_field.fill(text)
+        self.ask_button.click()
+        card = self.cards.first
+        expect(card.locator(".question-text")).to_have_text(text.strip())
+        return card
+
+    @property
+    def cards(self) -> Locator:
+        return self.page.locator("#history > li.question")
+
+    def card_of(self, text: str) -> Locator:
+        return self.cards.filter(has=self.page.locator(".question-text", has_text=text))
+
+    def wait_until(self, card: Locator, status: str) -> None:
+        expect(card).to_have_attribute("data-status", status, timeout=ANSWER_TIMEOUT_MS)
+
+    def text(self, key: str) -> str:
+        return LABELS[self.lang][key]
+
+
+LABELS = {
+    "en": {
+        "username": "Username",
+        "password": "Password",
+        "login": "Log in",
+        "register": "Create account",
+        "logout": "Log out",
+        "question": "Your question",
+        "ask": "Ask",
+        "retry": "Try again",
+        "more": "Load more",
+    },
+    "pt": {
+        "username": "Nome de usuário",
+        "password": "Senha",
+        "login": "Entrar",
+        "register": "Criar conta",
+        "logout": "Sair",
+        "question": "Sua pergunta",
+        "ask": "Perguntar",
+        "retry": "Tentar de novo",
+        "more": "Carregar mais",
+    },
+}
+
+
+def new_person(browser: Browser, url: str, *, locale: str = "en-US", **options: object) -> Person:
+    context = browser.new_context(locale=locale, **options)  # type: ignore[arg-type]
+    page = context.new_page()
+    person = Person(page, url, lang=locale.split("-")[0])
+    page.on("pageerror", lambda error: person.errors.append(str(error)))
+    return person
+
+
+@pytest.fixture
+def person(browser: Browser, dev: Dev) -> Iterator[Person]:
+    """A person with a fresh browser profile on the offline system's page."""
+    someone = new_person(browser, f"{dev.api_url}/")
+    yield someone
+    someone.page.context.close()
+    assert someone.errors == [], "the page raised uncaught errors"
