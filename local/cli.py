@@ -111,6 +111,7 @@ def _banner(running: Running) -> None:
     table = Table.grid(padding=(0, 2))
     table.add_column(no_wrap=True)
     table.add_column(overflow="fold")  # ARNs and URLs are copied whole, never cut with "…"
+    table.add_row("Web page", f"{running.api_url}/   (open it in a browser)")
     table.add_row("API", f"{running.api_url}/api/v1   (docs: {running.api_url}/docs)")
     table.add_row(
         "AWS endpoint", f"{running.aws_endpoint}   DynamoDB, SNS, SQS, Step Functions, Lambda"

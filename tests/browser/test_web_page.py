@@ -388,3 +388,8 @@ def test_a_session_ended_elsewhere_sends_the_person_back_to_log_in(
     page.reload()
     expect(page.locator("#auth-error")).to_have_text("Your session has ended. Please log in again.")
     assert page.evaluate("sessionStorage.getItem('toro.session')") is None
+
+
+def test_toro_dev_says_where_the_page_is(dev: Dev) -> None:
+    banner = dev.log.read_text()
+    assert re.search(rf"Web page\s+{re.escape(dev.api_url)}/\s", banner), banner[:2000]
