@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from local import http
-from local.dev import free_port
+from local.child import dev_process
 
 QUESTIONS = [
     "Quanto rende o Tesouro Selic?",
@@ -59,38 +56,6 @@ def _reset_peak(pid: int) -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
-def _start(log: Path) -> tuple[subprocess.Popen[bytes], str, float]:
-    api_port, aws_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AWS_", "TORO_"))}
-    started = time.perf_counter()
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "local.cli",
-                "dev",
-                "--api-port",
-                str(api_port),
-                "--aws-port",
-                str(aws_port),
-            ],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    api = f"http://127.0.0.1:{api_port}/api/v1"
-    while True:
-        try:
-            if http.call("GET", f"{api}/health", timeout=2).status == 200:
-                return process, api, time.perf_counter() - started
-        except http.Unreachable:
-            pass
-        if process.poll() is not None:
-            raise RuntimeError(f"toro dev exited:\n{log.read_text()[-3000:]}")
-        time.sleep(0.05)
-
-
 def _user(api: str, name: str) -> dict[str, str]:
     credentials = {"username": name, "password": PASSWORD}
     http.call("POST", f"{api}/auth/register", credentials)
@@ -114,8 +79,9 @@ def _final_questions(api: str, user: dict[str, str]) -> list[dict[str, Any]]:
 
 def run(users: int, per_user: int, timeout: float) -> None:
     log = Path(tempfile.mkdtemp(prefix="toro-load-")) / "toro-dev.log"
-    process, api, startup = _start(log)
-    try:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AWS_", "TORO_"))}
+    with dev_process(log, env) as dev:
+        process, api, startup = dev.process, f"{dev.api_url}/api/v1", dev.started_in_seconds
         print(f"toro dev answered after {startup:.2f} s; creating {users} users", flush=True)
         with ThreadPoolExecutor(max_workers=users) as pool:
             accounts = list(pool.map(lambda i: _user(api, f"load-user-{i}"), range(users)))
@@ -144,9 +110,6 @@ def run(users: int, per_user: int, timeout: float) -> None:
             print(f"  {len(final)}/{accepted} final", flush=True)
             time.sleep(2)
         peak = _peak_rss_mib(process.pid)
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
 
     answered = [q for q in final if q["status"] == "answered"]
     latencies = [

@@ -6,21 +6,14 @@ Shared by the system tests (HTTP, the CLI) and the browser tests (the web page).
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from local import http
-from local.dev import free_port
+from local.child import TORO, dev_process
 from tests.conftest import OFFLINE_ENV
-
-STARTUP_TIMEOUT_SECONDS = 60
-TORO = [sys.executable, "-m", "local.cli"]
 
 
 @dataclass(frozen=True)
@@ -64,39 +57,6 @@ def clean_environment() -> dict[str, str]:
 @contextmanager
 def running_dev(workdir: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[Dev]:
     """``toro dev`` on free ports until the block ends (then Ctrl-C, as a user stops it)."""
-    aws_port, api_port = free_port(), free_port()
-    log = workdir / "toro-dev.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [*TORO, "dev", "--aws-port", str(aws_port), "--api-port", str(api_port)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env={
-                **clean_environment(),
-                "PYTHONUNBUFFERED": "1",
-                "COLUMNS": "200",
-                **(extra_env or {}),
-            },
-            cwd=workdir,
-        )
-    api_url = f"http://127.0.0.1:{api_port}"
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while True:
-        try:
-            if http.call("GET", f"{api_url}/api/v1/health", timeout=2).status == 200:
-                break
-        except http.Unreachable:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"toro dev did not start:\n{log.read_text()[-4000:]}")
-        time.sleep(0.2)
-    try:
-        yield Dev(api_url, f"http://127.0.0.1:{aws_port}", log, process)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    env = {**clean_environment(), "COLUMNS": "200", **(extra_env or {})}
+    with dev_process(workdir / "toro-dev.log", env) as child:
+        yield Dev(child.api_url, child.aws_endpoint, child.log, child.process)

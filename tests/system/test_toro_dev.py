@@ -14,9 +14,10 @@ import pytest
 from core.models import Question, QuestionStatus
 from core.repository import QuestionRepository
 from local import http
+from local.child import TORO
 from local.functions import FUNCTIONS
 from tests.conftest import EVENTS, SAMPLE_PRECONDITION
-from tests.toro_dev import TORO, Dev, clean_environment
+from tests.toro_dev import Dev, clean_environment
 
 STATE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:QuestionWorkflow"
 PASSWORD = "correct horse battery"
