@@ -91,10 +91,11 @@ deploy: build node_modules/.bin/cdk ## Deploy to the AWS account of your credent
 destroy: node_modules/.bin/cdk ## Delete the deployed stack (STAGE=dev)
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk destroy -c stage=$(or $(STAGE),dev)
 
-bench: $(STAMP) ## Print the measured figures: workflow latency, API throughput, local load
+bench: $(STAMP) $(CHROMIUM) ## Print the measured figures: workflow latency, API throughput, local load, the page
 	$(BIN)/python -m bench.workflow_latency
 	$(BIN)/python -m bench.api_throughput
 	$(BIN)/python -m bench.local_load
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m bench.page_latency
 
 clean: ## Remove the virtual environment, caches and build output
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build cdk.out node_modules

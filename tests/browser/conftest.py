@@ -1,7 +1,7 @@
 """The web page in a real browser: Debian's Chromium driven by Playwright against ``toro dev``.
 
-Playwright never downloads a browser here: it launches the system's Chromium (``/usr/bin/chromium``
-or ``$CHROMIUM``), which ``make test`` installs from Debian's packages when it is missing.
+Playwright never downloads a browser here: it launches the system's Chromium (``local.chromium``:
+``/usr/bin/chromium`` or ``$CHROMIUM``), which ``make test`` installs when it is missing.
 """
 
 from __future__ import annotations
@@ -15,22 +15,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync_playwright
 
+from local import chromium
 from local.scripted_openai import ScriptedOpenAI
 from tests.toro_dev import Dev, running_dev
 
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-# Headless, and quiet: this machine's network is closed, so no background connections.
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PASSWORD = "correct-horse-battery"
 # An answer takes well under a second here; the margin is for a loaded machine.
@@ -46,18 +34,15 @@ def unique_username(prefix: str) -> str:
 
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"No Chromium at {CHROMIUM}. `make test` installs Debian's package "
-            "(apt-get install chromium); or set CHROMIUM to another Chromium binary."
-        )
+    if not chromium.CHROMIUM.exists():
+        pytest.fail(chromium.MISSING)
     with sync_playwright() as started:
         yield started
 
 
 @pytest.fixture(scope="session")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    launched = chromium.launch(playwright)
     yield launched
     launched.close()
 

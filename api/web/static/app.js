@@ -622,7 +622,7 @@
   }
 
   // ------------------------------------------------------ following a question to its answer
-  const FIRST_POLL_MS = 500;
+  const FIRST_POLL_MS = 250;
   const MAX_POLL_MS = 8_000;
 
   function watch(questionId) {
