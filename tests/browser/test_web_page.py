@@ -345,6 +345,10 @@ def test_tokens_are_refreshed_before_they_expire(person: Person) -> None:
     with page.expect_response(re.compile(r"/api/v1/auth/refresh$")) as refreshed:
         page.clock.fast_forward("14:30")  # the access token lives 15 minutes
     assert refreshed.value.status == 200
+    page.wait_for_function(  # the response is in; the page stores the new pair right after
+        "(old) => JSON.parse(sessionStorage.getItem('toro.session')).refresh_token !== old",
+        arg=before["refresh_token"],
+    )
     after = session_of(page)
     assert after["session_id"] == before["session_id"]
     assert after["refresh_token"] != before["refresh_token"]
