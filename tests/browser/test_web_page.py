@@ -213,6 +213,36 @@ def test_a_failed_question_says_why_and_try_again_answers_it(
         person.page.context.close()
 
 
+def test_a_question_shows_pending_then_processing_then_its_answer(
+    browser: Browser, scripted_dev: Dev, scripted: ScriptedOpenAI
+) -> None:
+    marker = "[takes-a-while]"
+    scripted.script(marker, ["slow"])  # the model answers after a few seconds
+    person = new_person(browser, f"{scripted_dev.api_url}/")
+    try:
+        page = person.open().page
+        person.register(unique_username("nina"))
+        page.evaluate(
+            """() => {
+                window.statusesSeen = [];
+                new MutationObserver((changes) => {
+                    for (const change of changes)
+                        for (const added of change.addedNodes)
+                            window.statusesSeen.push(added.dataset.status);
+                }).observe(document.getElementById('history'), { childList: true });
+            }"""
+        )
+        card = person.ask(f"Is a fixed-income fund safe? {marker}")
+        expect(card.locator(".chip")).to_have_text("Being answered")
+        expect(card).to_have_attribute("aria-busy", "true")
+        person.wait_until(card, "answered")
+        expect(card).to_have_attribute("aria-busy", "false")
+        assert page.evaluate("window.statusesSeen") == ["pending", "processing", "answered"]
+        assert person.errors == []
+    finally:
+        person.page.context.close()
+
+
 def test_a_rejected_question_says_why(
     browser: Browser, scripted_dev: Dev, scripted: ScriptedOpenAI
 ) -> None:
