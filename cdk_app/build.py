@@ -97,6 +97,14 @@ def zipped_size(folder: Path) -> int:
     return buffer.tell()
 
 
+def copy_project(target: Path) -> None:
+    """The project's packages, data files included (the ASL, the web page), without caches."""
+    for package in PACKAGES:
+        shutil.copytree(
+            ROOT / package, target / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+
+
 def build(target: Path) -> None:
     started = time.perf_counter()
     pins = locked_versions()
@@ -130,10 +138,7 @@ def build(target: Path) -> None:
         ],
         check=True,
     )
-    for package in PACKAGES:
-        shutil.copytree(
-            ROOT / package, target / package, ignore=shutil.ignore_patterns("__pycache__")
-        )
+    copy_project(target)
     size = zipped_size(target)
     print(f"==> built in {time.perf_counter() - started:.1f} s; zipped {size / 1e6:.2f} MB")
 
