@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench import percentile
 from local import http
 from local.child import dev_process
 
@@ -37,11 +38,6 @@ QUESTIONS = [
     "Qual o imposto sobre ações?",
 ]
 PASSWORD = "correct horse battery"
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def _peak_rss_mib(pid: int) -> float:
@@ -131,7 +127,7 @@ def run(users: int, per_user: int, timeout: float) -> None:
     print(f"throughput: {len(answered) / span:.1f} answered/s over {span:.1f} s")
     print(
         f"submit -> answered: p50 {statistics.median(latencies):.2f} s, "
-        f"p95 {_percentile(latencies, 0.95):.2f} s, max {max(latencies):.2f} s"
+        f"p95 {percentile(latencies, 0.95):.2f} s, max {max(latencies):.2f} s"
     )
     print(
         f"peak memory of toro dev: {peak:.0f} MiB while answering; "

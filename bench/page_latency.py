@@ -26,6 +26,7 @@ from pathlib import Path
 
 from playwright.sync_api import Request, sync_playwright
 
+from bench import percentile
 from local import chromium, http
 from local.child import dev_process
 
@@ -44,8 +45,7 @@ def _median_ms(values: list[float]) -> str:
 
 
 def _p95_ms(values: list[float]) -> str:
-    ordered = sorted(values)
-    return f"{ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] * 1000:.0f} ms"
+    return f"{percentile(values, 0.95) * 1000:.0f} ms"
 
 
 def run(runs: int, loads: int) -> None:

@@ -20,6 +20,7 @@ import time
 
 import boto3
 
+from bench import percentile
 from core import reset
 from core.messaging import Publisher
 from core.models import Question, QuestionStatus, QuestionSubmitted
@@ -27,11 +28,6 @@ from core.repository import QuestionRepository
 from core.workflow import execution_arn_for
 from local.runtime import EmbeddedRuntime
 from local.scripted_openai import ScriptedOpenAI
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def run(runs: int) -> None:
@@ -84,7 +80,7 @@ def run(runs: int) -> None:
 
     def row(name: str, values: list[float]) -> str:
         ms = [v * 1000 for v in values]
-        median, p95 = statistics.median(ms), _percentile(ms, 0.95)
+        median, p95 = statistics.median(ms), percentile(ms, 0.95)
         return (
             f"{name:<24} median {median:7.0f} ms   p95 {p95:7.0f} ms"
             f"   min {min(ms):7.0f} ms   max {max(ms):7.0f} ms"

@@ -9,19 +9,16 @@ import os
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
-from local.child import TORO, dev_process
+from local.child import TORO, DevProcess, dev_process
 from tests.conftest import OFFLINE_ENV
 
 
 @dataclass(frozen=True)
-class Dev:
-    api_url: str
-    aws_endpoint: str
-    log: Path
-    process: subprocess.Popen[bytes]
+class Dev(DevProcess):
+    """The running system, with what a client process needs to talk to it."""
 
     @property
     def env(self) -> dict[str, str]:
@@ -59,4 +56,4 @@ def running_dev(workdir: Path, extra_env: Mapping[str, str] | None = None) -> It
     """``toro dev`` on free ports until the block ends (then Ctrl-C, as a user stops it)."""
     env = {**clean_environment(), "COLUMNS": "200", **(extra_env or {})}
     with dev_process(workdir / "toro-dev.log", env) as child:
-        yield Dev(child.api_url, child.aws_endpoint, child.log, child.process)
+        yield Dev(**{field.name: getattr(child, field.name) for field in fields(child)})

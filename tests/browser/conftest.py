@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,8 +35,6 @@ def unique_username(prefix: str) -> str:
 
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
-    if not chromium.CHROMIUM.exists():
-        pytest.fail(chromium.MISSING)
     with sync_playwright() as started:
         yield started
 
@@ -170,18 +169,24 @@ LABELS = {
 }
 
 
-def new_person(browser: Browser, url: str, *, locale: str = "en-US", **options: object) -> Person:
+@contextmanager
+def browsing(
+    browser: Browser, url: str, *, locale: str = "en-US", **options: object
+) -> Iterator[Person]:
+    """A person with a fresh browser profile on ``url``; the page must raise no uncaught error."""
     context = browser.new_context(locale=locale, **options)  # type: ignore[arg-type]
     page = context.new_page()
-    person = Person(page, url, lang=locale.split("-")[0])
-    page.on("pageerror", lambda error: person.errors.append(str(error)))
-    return person
+    someone = Person(page, url, lang=locale.split("-")[0])
+    page.on("pageerror", lambda error: someone.errors.append(str(error)))
+    try:
+        yield someone
+    finally:
+        context.close()
+    assert someone.errors == [], "the page raised uncaught errors"
 
 
 @pytest.fixture
 def person(browser: Browser, dev: Dev) -> Iterator[Person]:
-    """A person with a fresh browser profile on the offline system's page."""
-    someone = new_person(browser, f"{dev.api_url}/")
-    yield someone
-    someone.page.context.close()
-    assert someone.errors == [], "the page raised uncaught errors"
+    """A person on the offline system's page."""
+    with browsing(browser, f"{dev.api_url}/") as someone:
+        yield someone

@@ -19,7 +19,7 @@ from tests.browser.conftest import (
     ARTIFACTS,
     PASSWORD,
     Person,
-    new_person,
+    browsing,
     unique_username,
 )
 from tests.toro_dev import Dev
@@ -30,6 +30,18 @@ def session_of(page: Page) -> dict[str, Any]:
     assert stored, "no session in sessionStorage"
     session: dict[str, Any] = json.loads(stored)
     return session
+
+
+def replace_access_token(page: Page, token: str) -> None:
+    """What the tab holds as its access token (the refresh token is kept)."""
+    page.evaluate(
+        """(token) => {
+            const s = JSON.parse(sessionStorage.getItem('toro.session'));
+            s.access_token = token;
+            sessionStorage.setItem('toro.session', JSON.stringify(s));
+        }""",
+        token,
+    )
 
 
 def api_login(dev: Dev, username: str) -> dict[str, Any]:
@@ -190,8 +202,7 @@ def test_a_failed_question_says_why_and_try_again_answers_it(
 ) -> None:
     marker = "[refused-once]"
     scripted.script(marker, ["auth", "ok"])
-    person = new_person(browser, f"{scripted_dev.api_url}/")
-    try:
+    with browsing(browser, f"{scripted_dev.api_url}/") as person:
         person.open()
         person.register(unique_username("eva"))
         text = f"Should I buy index funds? {marker}"
@@ -208,9 +219,6 @@ def test_a_failed_question_says_why_and_try_again_answers_it(
         person.wait_until(again, "answered")
         expect(again.locator(".answer")).to_contain_text("Scripted answer to:")
         assert len(scripted.calls_for(marker)) == 2
-        assert person.errors == []
-    finally:
-        person.page.context.close()
 
 
 def test_a_question_shows_pending_then_processing_then_its_answer(
@@ -218,8 +226,7 @@ def test_a_question_shows_pending_then_processing_then_its_answer(
 ) -> None:
     marker = "[takes-a-while]"
     scripted.script(marker, ["slow"])  # the model answers after a few seconds
-    person = new_person(browser, f"{scripted_dev.api_url}/")
-    try:
+    with browsing(browser, f"{scripted_dev.api_url}/") as person:
         page = person.open().page
         person.register(unique_username("nina"))
         page.evaluate(
@@ -238,9 +245,6 @@ def test_a_question_shows_pending_then_processing_then_its_answer(
         person.wait_until(card, "answered")
         expect(card).to_have_attribute("aria-busy", "false")
         assert page.evaluate("window.statusesSeen") == ["pending", "processing", "answered"]
-        assert person.errors == []
-    finally:
-        person.page.context.close()
 
 
 def test_a_rejected_question_says_why(
@@ -248,8 +252,7 @@ def test_a_rejected_question_says_why(
 ) -> None:
     marker = "[flag-this]"
     scripted.flag(marker)
-    person = new_person(browser, f"{scripted_dev.api_url}/", locale="pt-BR")
-    try:
+    with browsing(browser, f"{scripted_dev.api_url}/", locale="pt-BR") as person:
         person.open()
         person.register(unique_username("fabio"))
         card = person.ask(f"Como faço isso? {marker}")
@@ -258,14 +261,10 @@ def test_a_rejected_question_says_why(
         expect(card.locator(".reason")).to_contain_text("Motivo:")
         expect(card.locator(".reason")).to_contain_text(re.compile("moderat|flag", re.I))
         expect(card.get_by_role("button", name="Tentar de novo")).to_be_visible()
-        assert person.errors == []
-    finally:
-        person.page.context.close()
 
 
 def test_portuguese_browsers_get_portuguese_text(browser: Browser, dev: Dev) -> None:
-    person = new_person(browser, f"{dev.api_url}/", locale="pt-BR")
-    try:
+    with browsing(browser, f"{dev.api_url}/", locale="pt-BR") as person:
         page = person.open().page
         expect(page.locator("html")).to_have_attribute("lang", "pt-BR")
         expect(page.get_by_role("heading", name="Entre ou crie uma conta")).to_be_visible()
@@ -278,9 +277,6 @@ def test_portuguese_browsers_get_portuguese_text(browser: Browser, dev: Dev) -> 
         person.wait_until(card, "answered")
         expect(card.locator(".chip")).to_have_text("Respondida")
         expect(card.locator(".sources h3")).to_have_text("Fontes")
-        assert person.errors == []
-    finally:
-        person.page.context.close()
 
 
 def test_wrong_credentials_and_a_taken_username_are_said_in_words(person: Person) -> None:
@@ -298,10 +294,9 @@ def test_wrong_credentials_and_a_taken_username_are_said_in_words(person: Person
 
 
 def test_on_a_phone_with_only_the_keyboard(browser: Browser, dev: Dev) -> None:
-    person = new_person(
+    with browsing(
         browser, f"{dev.api_url}/", viewport={"width": 360, "height": 740}, has_touch=True
-    )
-    try:
+    ) as person:
         page = person.open().page
         keyboard = page.keyboard
         expect(page.locator("#username")).to_be_focused()
@@ -329,9 +324,6 @@ def test_on_a_phone_with_only_the_keyboard(browser: Browser, dev: Dev) -> None:
                 .map((el) => el.outerHTML)"""
         )
         assert unlabeled == []
-        assert person.errors == []
-    finally:
-        person.page.context.close()
 
 
 def test_network_and_service_errors_are_shown_in_words(person: Person) -> None:
@@ -390,13 +382,7 @@ def test_a_refused_access_token_is_renewed_and_the_request_repeated(person: Pers
     page = person.open().page
     person.register(unique_username("lia"))
     person.wait_until(person.ask("What is an ETF?"), "answered")
-    page.evaluate(
-        """() => {
-            const s = JSON.parse(sessionStorage.getItem('toro.session'));
-            s.access_token = 'not-a-token';
-            sessionStorage.setItem('toro.session', JSON.stringify(s));
-        }"""
-    )
+    replace_access_token(page, "not-a-token")
     with page.expect_response(re.compile(r"/api/v1/auth/refresh$")) as refreshed:
         page.reload()
     assert refreshed.value.status == 200
@@ -412,13 +398,7 @@ def test_a_session_ended_elsewhere_sends_the_person_back_to_log_in(
     session = session_of(page)
     ended = http.call("POST", f"{dev.api_url}/api/v1/auth/logout", token=session["access_token"])
     assert ended.status == 204
-    page.evaluate(
-        """() => {
-            const s = JSON.parse(sessionStorage.getItem('toro.session'));
-            s.access_token = 'expired';
-            sessionStorage.setItem('toro.session', JSON.stringify(s));
-        }"""
-    )
+    replace_access_token(page, "expired")
     page.reload()
     expect(page.locator("#auth-error")).to_have_text("Your session has ended. Please log in again.")
     assert page.evaluate("sessionStorage.getItem('toro.session')") is None

@@ -407,12 +407,9 @@
     }
   }
 
-  async function logout() {
-    const ending = session;
-    if (ending) {
-      // End it on the server too, so its refresh token is useless; leave either way.
-      call("POST", "auth/logout", { retried: true }).catch(() => {});
-    }
+  function logout() {
+    // End it on the server too, so its refresh token is useless; leave either way.
+    if (session) call("POST", "auth/logout", { retried: true }).catch(() => {});
     endSession(t("auth.loggedOut"), true);
   }
 
