@@ -11,7 +11,7 @@ CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium lock build synth bootstrap deploy destroy run test test-unit test-integration test-api test-system test-browser test-infrastructure test-workflow lint fmt bench clean
+.PHONY: help install chromium lock build synth bootstrap deploy destroy run test test-unit test-integration test-api test-system test-browser test-infrastructure test-workflow test-quality eval lint fmt bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -73,6 +73,12 @@ test-infrastructure: $(STAMP) ## The synthesized CloudFormation template
 test-workflow: $(STAMP) ## The real state machine in the embedded runtime
 	$(BIN)/pytest tests/workflow $(PYTEST_ARGS)
 
+test-quality: $(STAMP) ## The evaluation set through `toro dev`, held at the floor in eval/floor.json
+	$(BIN)/pytest tests/quality $(PYTEST_ARGS)
+
+eval: $(STAMP) ## Score answer quality on the evaluation set (offline model, or OPENAI_API_KEY's)
+	$(BIN)/python -m eval
+
 build: $(STAMP) ## Build the Lambda code asset (arm64 wheels, no Docker) into build/lambda
 	$(BIN)/python -m cdk_app.build
 
@@ -91,8 +97,10 @@ deploy: build node_modules/.bin/cdk ## Deploy to the AWS account of your credent
 destroy: node_modules/.bin/cdk ## Delete the deployed stack (STAGE=dev)
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk destroy -c stage=$(or $(STAGE),dev)
 
-bench: $(STAMP) $(CHROMIUM) ## Print the measured figures: workflow latency, API throughput, local load, the page
+bench: $(STAMP) $(CHROMIUM) ## Print the measured figures: workflow latency, retrieval, imports, API, load, the page
 	$(BIN)/python -m bench.workflow_latency
+	$(BIN)/python -m bench.retrieval
+	$(BIN)/python -m bench.imports
 	$(BIN)/python -m bench.api_throughput
 	$(BIN)/python -m bench.local_load
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m bench.page_latency

@@ -8,7 +8,8 @@ from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from core.accounts import AccountService, Principal, TokenService
-from core.errors import AuthenticationFailed
+from core.conversations import ConversationRepository
+from core.errors import AuthenticationFailed, NotFound
 from core.questions import QuestionService
 from core.repository import NotificationRepository
 
@@ -31,6 +32,10 @@ def get_notifications() -> NotificationRepository:
     return NotificationRepository()
 
 
+def get_conversations() -> ConversationRepository:
+    return ConversationRepository()
+
+
 def current_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     tokens: Annotated[TokenService, Depends(get_tokens)],
@@ -40,7 +45,18 @@ def current_principal(
     return tokens.principal(credentials.credentials)
 
 
+def check_conversation(
+    conversations: ConversationRepository, principal: Principal, session_id: str
+) -> None:
+    """404 unless ``session_id`` is one of the caller's conversations or login sessions."""
+    if session_id != principal.session_id and not conversations.owned(
+        principal.user_id, session_id
+    ):
+        raise NotFound(f"Session {session_id} does not exist.")
+
+
 Accounts = Annotated[AccountService, Depends(get_accounts)]
+Conversations = Annotated[ConversationRepository, Depends(get_conversations)]
 Questions = Annotated[QuestionService, Depends(get_questions)]
 Notifications = Annotated[NotificationRepository, Depends(get_notifications)]
 CurrentUser = Annotated[Principal, Depends(current_principal)]

@@ -7,8 +7,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from core.conversations import Conversation
 from core.errors import InvalidQuestion
 from core.models import Notification, Question, QuestionStatus
+from core.pagination import Page
 from core.settings import get_settings
 from core.validation import clean_question
 
@@ -65,6 +67,11 @@ class QuestionCreate(Request):
         ),
         AfterValidator(_answerable),
     ]
+    session_id: ResourceId | None = Field(
+        default=None,
+        description="The conversation to ask in: one of the caller's sessions (from "
+        "`POST /sessions` or login). Default: the session of the access token.",
+    )
 
 
 class UserPublic(BaseModel):
@@ -102,12 +109,38 @@ class QuestionError(BaseModel):
     message: str | None = None
 
 
+class SourcePublic(BaseModel):
+    id: str = Field(description="The knowledge-base entry's id.", examples=["tesouro-selic"])
+    title: str = Field(description="Its title, in the answer's language.")
+    url: str | None = Field(default=None, description="A public page on the subject, if any.")
+
+
 class QuestionPublic(BaseModel):
     question_id: str
     session_id: str
     question: str
     status: QuestionStatus
-    answer: str | None = None
+    answer: str | None = Field(
+        default=None, description="The answer; `[n]` marks cite the n-th item of `sources`."
+    )
+    sources: list[SourcePublic] = Field(
+        default_factory=list,
+        description="The knowledge-base entries the answer cites, in the order of `[n]`.",
+    )
+    grounded: bool | None = Field(
+        default=None,
+        description="Whether the answer rests on the knowledge base (false: the assistant "
+        "said it does not know); null until answered.",
+    )
+    kb_version: str | None = Field(
+        default=None, description="The knowledge base's version the answer was built on."
+    )
+    from_cache: bool = Field(
+        default=False, description="Reused from an earlier answer to the same first question."
+    )
+    cached_from: str | None = Field(
+        default=None, description="The question whose answer was reused, when `from_cache`."
+    )
     model: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
@@ -133,6 +166,11 @@ class QuestionPublic(BaseModel):
             question=question.text,
             status=question.status,
             answer=question.answer,
+            sources=[SourcePublic.model_validate(s.model_dump()) for s in question.sources],
+            grounded=question.grounded,
+            kb_version=question.kb_version,
+            from_cache=question.from_cache,
+            cached_from=question.cached_from,
             model=question.model,
             prompt_tokens=question.prompt_tokens,
             completion_tokens=question.completion_tokens,
@@ -152,6 +190,37 @@ class QuestionList(BaseModel):
     next_cursor: str | None = Field(
         default=None, description="Pass as `cursor` for the next page; absent on the last one."
     )
+
+    @classmethod
+    def of(cls, page: Page[Question]) -> QuestionList:
+        return cls(items=[QuestionPublic.of(q) for q in page.items], next_cursor=page.next_cursor)
+
+
+class ConversationPublic(BaseModel):
+    session_id: str
+    title: str | None = Field(
+        default=None, description="The conversation's first question; null until one is asked."
+    )
+    created_at: datetime
+    last_activity_at: datetime
+    question_count: int
+
+    @classmethod
+    def of(cls, conversation: Conversation) -> ConversationPublic:
+        return cls.model_validate(conversation.model_dump())
+
+
+class ConversationList(BaseModel):
+    items: list[ConversationPublic]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; absent on the last one."
+    )
+
+    @classmethod
+    def of(cls, page: Page[Conversation]) -> ConversationList:
+        return cls(
+            items=[ConversationPublic.of(c) for c in page.items], next_cursor=page.next_cursor
+        )
 
 
 class NotificationPublic(BaseModel):

@@ -5,7 +5,10 @@ at once (so the figures are the system's own overhead, not a model's), submits q
 a time as the API does (store pending, publish to the questions topic), and times:
 
 - publish -> answered: from the SNS publish until the stored question is answered;
-- execution: the state machine execution's own start-to-stop time.
+- execution: the state machine execution's own start-to-stop time;
+- each state's time in the execution history (entered to exited): what Retrieve adds, say.
+
+Each question starts a conversation of its own, with text of its own (no answer cache hit).
 
 Usage: python -m bench.workflow_latency [--runs 25]
 """
@@ -17,13 +20,14 @@ import logging
 import os
 import statistics
 import time
+from typing import Any
 
 import boto3
 
 from bench import percentile
 from core import reset
 from core.messaging import Publisher
-from core.models import Question, QuestionStatus, QuestionSubmitted
+from core.models import Question, QuestionStatus, QuestionSubmitted, new_id
 from core.repository import QuestionRepository
 from core.workflow import execution_arn_for
 from local.runtime import EmbeddedRuntime
@@ -50,10 +54,11 @@ def run(runs: int) -> None:
     repository, publisher = QuestionRepository(), Publisher()
     end_to_end: list[float] = []
     execution: list[float] = []
+    states: dict[str, list[float]] = {}
     try:
         for index in range(runs):
             question = repository.create(
-                Question(user_id="bench", session_id="bench", text=f"O que é CDB? #{index}")
+                Question(user_id="bench", session_id=new_id(), text=f"O que é CDB? #{index}")
             )
             sent = time.perf_counter()
             publisher.question_submitted(
@@ -73,6 +78,11 @@ def run(runs: int) -> None:
                 time.sleep(0.005)
                 described = sfn.describe_execution(executionArn=described["executionArn"])
             execution.append((described["stopDate"] - described["startDate"]).total_seconds())
+            history = sfn.get_execution_history(
+                executionArn=described["executionArn"], maxResults=1000
+            )["events"]
+            for name, seconds in state_durations(history).items():
+                states.setdefault(name, []).append(seconds)
             print(f"  run {index + 1:>3}/{runs}: {end_to_end[-1] * 1000:7.0f} ms", flush=True)
     finally:
         runtime.stop()
@@ -90,6 +100,21 @@ def run(runs: int) -> None:
     print(f"Embedded runtime start-up: {startup:.2f} s; {runs} questions, one at a time")
     print(row("publish -> answered", end_to_end))
     print(row("execution (start-stop)", execution))
+    for name, values in states.items():
+        print(row(f"  state {name}", values))
+
+
+def state_durations(history: list[Any]) -> dict[str, float]:
+    """Seconds from entering to leaving each state of one execution."""
+    entered: dict[str, Any] = {}
+    durations: dict[str, float] = {}
+    for event in history:
+        if "stateEnteredEventDetails" in event:
+            entered[event["stateEnteredEventDetails"]["name"]] = event["timestamp"]
+        elif "stateExitedEventDetails" in event:
+            name = event["stateExitedEventDetails"]["name"]
+            durations[name] = (event["timestamp"] - entered[name]).total_seconds()
+    return durations
 
 
 def main() -> None:

@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements.lock"
 PACKAGES = ("core", "handlers", "api", "state_machine")
+# Data folders the functions read: the knowledge base.
+DATA = ("knowledge",)
 # What the functions import (with their dependencies resolved by the lock file).
 ROOTS = (
     "openai",
@@ -34,6 +36,8 @@ ROOTS = (
     "pyjwt",
     "pwdlib",
     "argon2-cffi",
+    "bm25s",
+    "snowballstemmer",
 )
 # Provided by the Powertools layer or the Lambda runtime.
 PROVIDED = {
@@ -98,8 +102,9 @@ def zipped_size(folder: Path) -> int:
 
 
 def copy_project(target: Path) -> None:
-    """The project's packages, data files included (the ASL, the web page), without caches."""
-    for package in PACKAGES:
+    """The project's packages, data files included (the ASL, the web page), and the knowledge
+    base, without caches."""
+    for package in (*PACKAGES, *DATA):
         shutil.copytree(
             ROOT / package, target / package, ignore=shutil.ignore_patterns("__pycache__")
         )

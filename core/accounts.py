@@ -266,15 +266,6 @@ class AccountRepository(Repository):
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
 
-    @aws_call
-    def session_exists(self, user_id: str, session_id: str) -> bool:
-        found = self._client.get_item(
-            TableName=self._table,
-            Key={"pk": encode(user_pk(user_id)), "sk": encode(f"SESSION#{session_id}")},
-            ProjectionExpression="pk",
-        )
-        return "Item" in found
-
 
 class AccountService:
     def __init__(
@@ -315,8 +306,3 @@ class AccountService:
     def logout(self, principal: Principal) -> None:
         """End the caller's session: its refresh token stops working at once."""
         self._repository.revoke_session(principal.user_id, principal.session_id)
-
-    def owns_session(self, principal: Principal, session_id: str) -> bool:
-        if session_id == principal.session_id:
-            return True
-        return self._repository.session_exists(principal.user_id, session_id)

@@ -8,7 +8,9 @@ the ASL's Retry and Catch can decide by class name.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import openai
 from aws_lambda_powertools.utilities import parameters
@@ -23,28 +25,9 @@ from core.errors import (
     LLMTimeout,
     LLMUnavailable,
 )
-from core.models import Completion
 from core.settings import LLMSettings, get_llm_settings
 
 SECRET_MAX_AGE_SECONDS = 300
-
-SYSTEM_PROMPT = """\
-You are Toro Assistant, the help desk of an investment broker. You answer questions from the \
-broker's customers about investing, financial products, markets, taxes on investments and how \
-to use the broker's services.
-
-Rules:
-- Answer in the language the question is written in (Portuguese or English most of the time).
-- Be accurate, clear and brief: a few short paragraphs or a list. Explain terms a beginner \
-might not know.
-- Give general education, never personalised investment advice: do not tell the user what to \
-buy or sell, and do not promise returns. When a question asks for a recommendation, explain \
-the factors to weigh instead.
-- When you are not sure, or the question depends on rules that change (tax rates, limits), \
-say so and suggest checking the official source.
-- Politely decline questions unrelated to investing or the broker.
-- Where the answer touches on choosing investments, end with one short line noting that this \
-is general information, not an investment recommendation."""
 
 
 def map_sdk_error(exc: Exception) -> LLMError:
@@ -83,6 +66,17 @@ def _error_code(exc: openai.APIStatusError) -> str | None:
     return getattr(exc, "code", None)
 
 
+@dataclass(frozen=True)
+class ModelReply:
+    """What the model said, and what it cost."""
+
+    content: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: int
+
+
 class LLMClient:
     def __init__(self, settings: LLMSettings, client: openai.OpenAI) -> None:
         self._settings = settings
@@ -92,15 +86,17 @@ class LLMClient:
     def model(self) -> str:
         return self._settings.openai_model
 
-    def complete(self, question: str) -> Completion:
+    @property
+    def identity(self) -> str:
+        """Which model at which endpoint: answers from one are never reused for another."""
+        return f"{self._settings.openai_base_url or 'openai'}|{self._settings.openai_model}"
+
+    def complete(self, messages: list[dict[str, Any]]) -> ModelReply:
         started = time.perf_counter()
         try:
             response = self._client.chat.completions.create(
                 model=self._settings.openai_model,
-                messages=[
-                    {"role": "system", "content": SYSTEM_PROMPT},
-                    {"role": "user", "content": question},
-                ],
+                messages=messages,  # type: ignore[arg-type]
                 max_completion_tokens=self._settings.openai_max_tokens,
                 temperature=self._settings.openai_temperature,
             )
@@ -117,8 +113,8 @@ class LLMClient:
                 raise LLMBadRequest("The model's content filter withheld the answer.")
             raise LLMUnavailable("The model answered with an empty message.")
         usage = response.usage
-        return Completion(
-            answer=content,
+        return ModelReply(
+            content=content,
             model=response.model or self._settings.openai_model,
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,

@@ -64,6 +64,16 @@ class Usage(BaseModel):
         return self.prompt_tokens + self.completion_tokens
 
 
+class Source(BaseModel):
+    """A knowledge-base entry an answer cites."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str
+    title: str
+    url: str | None = None
+
+
 class Question(BaseModel):
     """A user's question and everything that happened to it."""
 
@@ -90,6 +100,14 @@ class Question(BaseModel):
     execution_arn: str | None = None
     # Set when the hand-off to the workflow failed; the question is re-sent later.
     dispatch_failed_at: datetime | None = None
+    # The knowledge-base entries the answer cites, the knowledge base's version, and whether the
+    # answer is grounded in it (False: the assistant said it does not know).
+    sources: list[Source] = Field(default_factory=list)
+    kb_version: str | None = None
+    grounded: bool | None = None
+    # Served from the answer cache: the question whose answer was reused.
+    from_cache: bool = False
+    cached_from: str | None = None
 
 
 class Notification(BaseModel):
@@ -135,14 +153,41 @@ class ValidationResult(StrictPayload):
     moderated: bool
 
 
+class RetrievedEntry(StrictPayload):
+    id: str
+    score: float
+
+
+class Retrieval(StrictPayload):
+    """What the Retrieve task found: entry ids and scores, never bodies (state stays small)."""
+
+    question_id: Id
+    kb_version: str
+    language: Literal["pt", "en"]
+    entries: list[RetrievedEntry] = Field(default_factory=list)
+    # The conversation's earlier answered questions that go into the prompt, oldest first.
+    turns: list[Id] = Field(default_factory=list)
+
+
+class AnswerTask(QuestionRef):
+    retrieval: Retrieval
+
+
 class Completion(StrictPayload):
-    """What the language model answered, and what it cost."""
+    """What the language model answered, what it cites, and what it cost."""
 
     answer: str = Field(min_length=1)
     model: str
     prompt_tokens: int = Field(ge=0)
     completion_tokens: int = Field(ge=0)
     latency_ms: int = Field(ge=0)
+    sources: list[Source] = Field(default_factory=list)
+    kb_version: str | None = None
+    grounded: bool = False
+    from_cache: bool = False
+    cached_from: Id | None = None
+    # Set for a conversation's first question: where PersistAnswer stores it for reuse.
+    cache_key: str | None = None
 
 
 class PersistAnswerTask(QuestionRef):

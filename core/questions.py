@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
+from core.conversations import ConversationRepository
 from core.errors import (
     DependencyError,
     DependencyUnavailable,
@@ -40,10 +41,12 @@ class QuestionService:
         repository: QuestionRepository | None = None,
         publisher: Publisher | None = None,
         limiter: RateLimiter | None = None,
+        conversations: ConversationRepository | None = None,
     ) -> None:
         self._repository = repository or QuestionRepository()
         self._publisher = publisher or Publisher()
         self._limiter = limiter or RateLimiter()
+        self._conversations = conversations or ConversationRepository()
 
     def submit(
         self, user_id: str, session_id: str, text: str, idempotency_key: str | None = None
@@ -87,6 +90,7 @@ class QuestionService:
         question = self._repository.create(
             Question(user_id=user_id, session_id=session_id, text=text)
         )
+        self._conversations.touch(question)
         metrics.add_metric(name="QuestionsSubmitted", unit=MetricUnit.Count, value=1)
         return question
 
@@ -127,8 +131,12 @@ class QuestionService:
         limit: int,
         status: QuestionStatus | None = None,
         cursor: str | None = None,
+        session_id: str | None = None,
     ) -> Page[Question]:
-        return self._repository.list_for_user(user_id, limit=limit, status=status, cursor=cursor)
+        """The user's questions, or one conversation's with ``session_id``; newest first."""
+        return self._repository.list_for_user(
+            user_id, limit=limit, status=status, cursor=cursor, session_id=session_id
+        )
 
     def get(self, user_id: str, question_id: str) -> Question:
         return self._repository.get(user_id, question_id)

@@ -12,10 +12,11 @@ task or a race can never move a question backwards or answer it twice.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
+from pydantic import BaseModel
 
 from core import clients
 from core.aws_errors import aws_call
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 OPEN_QUESTIONS_INDEX = "open-questions"
+# Questions by conversation: partition ``conversation`` = ``<user_id>#<session_id>``, sort ``sk``.
+CONVERSATION_INDEX = "conversation-questions"
 _PHASE_FIELD = {
     QuestionStatus.PROCESSING: "processing_at",
     QuestionStatus.ANSWERED: "answered_at",
@@ -42,8 +45,9 @@ _PHASE_FIELD = {
     QuestionStatus.REJECTED: "rejected_at",
 }
 _FILTERED_READ = 100  # items read per query when a filter may drop some
-_KEY_FIELDS = ("pk", "sk", "entity", "open_status", "ttl")
+_KEY_FIELDS = ("pk", "sk", "entity", "open_status", "ttl", "conversation")
 
+M = TypeVar("M", bound=BaseModel)
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -58,6 +62,14 @@ def question_sk(question_id: str) -> str:
 
 def notification_sk(notification_id: str) -> str:
     return f"N#{notification_id}"
+
+
+def conversation_key(user_id: str, session_id: str) -> str:
+    return f"{user_id}#{session_id}"
+
+
+def conversation_sk(session_id: str) -> str:
+    return f"CONV#{session_id}"
 
 
 def encode(value: Any) -> AttributeValueTypeDef:
@@ -113,23 +125,40 @@ class Repository:
         start_sk: str | None = None,
         filter_status: str | None = None,
         filter_expression: str | None = None,
+        conversation: str | None = None,
+        before_sk: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Up to ``limit`` items under ``prefix``, newest first, and the sk to resume after.
+
+        With ``conversation``, the items come from that conversation's index instead of the
+        user's partition; with ``before_sk``, only items that sort before it.
 
         Filters apply after DynamoDB reads, so a filtered page keeps reading until it is full or
         the partition is exhausted; the cursor is the last item returned, never one skipped.
         """
-        values: dict[str, AttributeValueTypeDef] = {
-            ":pk": encode(user_pk(user_id)),
-            ":prefix": encode(prefix),
-        }
+        values: dict[str, AttributeValueTypeDef] = {":prefix": encode(prefix)}
         query: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
             "ScanIndexForward": False,
             "ExpressionAttributeValues": values,
         }
+        if conversation is None:
+            values[":pk"] = encode(user_pk(user_id))
+            query["KeyConditionExpression"] = "pk = :pk AND begins_with(sk, :prefix)"
+        else:
+            values[":conversation"] = encode(conversation)
+            query["IndexName"] = CONVERSATION_INDEX
+            query["KeyConditionExpression"] = "conversation = :conversation AND " + (
+                "sk BETWEEN :prefix AND :before" if before_sk else "begins_with(sk, :prefix)"
+            )
+        if before_sk:
+            if conversation is None:
+                query["KeyConditionExpression"] = "pk = :pk AND sk BETWEEN :prefix AND :before"
+            # BETWEEN is inclusive: the item itself is dropped below.
+            values[":before"] = encode(before_sk)
         filters = [filter_expression] if filter_expression else []
+        if before_sk:
+            filters.append("sk <> :before")
         if filter_status:
             filters.append("#status = :status")
             values[":status"] = encode(filter_status)
@@ -142,7 +171,7 @@ class Repository:
             read = max(limit - len(items), _FILTERED_READ) if filters else limit - len(items)
             page_query = dict(query, Limit=read)
             if start:
-                page_query["ExclusiveStartKey"] = {"pk": values[":pk"], "sk": encode(start)}
+                page_query["ExclusiveStartKey"] = self._start_key(user_id, start, conversation)
             response = self._client.query(**page_query)
             found = response["Items"]
             last_key = response.get("LastEvaluatedKey")
@@ -155,6 +184,38 @@ class Repository:
                 return items, None
             start = _sk(last_key)
 
+    def _cursor_page(
+        self,
+        model: type[M],
+        user_id: str,
+        *,
+        prefix: str,
+        limit: int,
+        cursor: str | None,
+        **options: Any,
+    ) -> Page[M]:
+        """A page of ``model`` items under ``prefix`` from an opaque cursor, with the next one."""
+        start = decode_cursor(cursor, "after")["after"] if cursor else None
+        items, last = self._query_page(
+            user_id,
+            prefix=prefix,
+            limit=limit,
+            start_sk=f"{prefix}{start}" if start else None,
+            **options,
+        )
+        found = [model.model_validate(decode_item(item)) for item in items]
+        next_cursor = encode_cursor(after=last.removeprefix(prefix)) if last else None
+        return Page[M](items=found, next_cursor=next_cursor)
+
+    @staticmethod
+    def _start_key(
+        user_id: str, sk: str, conversation: str | None
+    ) -> dict[str, AttributeValueTypeDef]:
+        key = {"pk": encode(user_pk(user_id)), "sk": encode(sk)}
+        if conversation is not None:
+            key["conversation"] = encode(conversation)
+        return key
+
 
 class QuestionRepository(Repository):
     @aws_call
@@ -165,6 +226,7 @@ class QuestionRepository(Repository):
             sk=encode(question_sk(question.question_id)),
             entity=encode("question"),
             open_status=encode(question.status.value),
+            conversation=encode(conversation_key(question.user_id, question.session_id)),
         )
         if not self._put_new(item):
             raise IllegalTransition(
@@ -256,19 +318,49 @@ class QuestionRepository(Repository):
         limit: int,
         status: QuestionStatus | None = None,
         cursor: str | None = None,
+        session_id: str | None = None,
     ) -> Page[Question]:
-        """The user's questions, newest first, optionally of one status."""
-        start = decode_cursor(cursor, "after")["after"] if cursor else None
-        items, last = self._query_page(
+        """The user's questions (or one conversation's), newest first, optionally of one status."""
+        return self._cursor_page(
+            Question,
             user_id,
             prefix="Q#",
             limit=limit,
-            start_sk=question_sk(start) if start else None,
+            cursor=cursor,
             filter_status=status.value if status else None,
+            conversation=conversation_key(user_id, session_id) if session_id else None,
         )
-        questions = [Question.model_validate(decode_item(item)) for item in items]
-        next_cursor = encode_cursor(after=last.removeprefix("Q#")) if last else None
-        return Page[Question](items=questions, next_cursor=next_cursor)
+
+    @aws_call
+    def answered_before(self, question: Question, limit: int) -> list[Question]:
+        """The conversation's answered questions asked before ``question``, oldest first."""
+        if limit <= 0:
+            return []
+        items, _ = self._query_page(
+            question.user_id,
+            prefix="Q#",
+            limit=limit,
+            filter_status=QuestionStatus.ANSWERED.value,
+            conversation=conversation_key(question.user_id, question.session_id),
+            before_sk=question_sk(question.question_id),
+        )
+        return [Question.model_validate(decode_item(item)) for item in reversed(items)]
+
+    @aws_call
+    def get_many(self, user_id: str, question_ids: list[str]) -> list[Question]:
+        """The questions that exist among ``question_ids``, in that order."""
+        if not question_ids:
+            return []
+        keys = [self._key(user_id, question_id) for question_id in dict.fromkeys(question_ids)]
+        found: dict[str, Question] = {}
+        request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+        while request:
+            response = self._client.batch_get_item(RequestItems=request)
+            for item in response["Responses"].get(self._table, []):
+                question = Question.model_validate(decode_item(item))
+                found[question.question_id] = question
+            request = dict(response.get("UnprocessedKeys") or {})
+        return [found[question_id] for question_id in question_ids if question_id in found]
 
     @aws_call
     def mark_dispatch_failed(self, user_id: str, question_id: str) -> None:

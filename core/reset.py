@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from core import questions, steps
+import sys
+
+from core import answering, knowledge, questions, steps
 
 
 def clear_caches() -> None:
     steps.clear_caches()
     questions.clear_caches()
+    answering.clear_caches()
+    knowledge.get_knowledge_base.cache_clear()
+    # The retriever is built only where retrieval runs; importing it here would load numpy.
+    retrieval = sys.modules.get("core.retrieval")
+    if retrieval is not None:
+        retrieval.forget_retriever()

@@ -24,6 +24,15 @@ class Settings(BaseSettings):
     # Records expire this long after they reach a final status (DynamoDB TTL); 0 keeps them.
     record_ttl_days: int = Field(default=365, ge=0)
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60)
+    # Where the knowledge base's files are; empty: the ``knowledge/`` folder shipped with the code.
+    knowledge_dir: str = ""
+    # Entries the Retrieve task may put in the prompt.
+    retrieval_top_k: int = Field(default=3, ge=1, le=10)
+    # Follow-ups carry at most this many earlier answered turns, within this many tokens.
+    conversation_max_turns: int = Field(default=5, ge=0, le=20)
+    conversation_token_budget: int = Field(default=1500, ge=0, le=100_000)
+    # How long a conversation's first answer may be reused for the same question; 0 turns it off.
+    answer_cache_ttl_seconds: int = Field(default=86_400, ge=0)
 
 
 class LLMSettings(BaseSettings):

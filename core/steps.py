@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from functools import lru_cache
-from typing import Any
-
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-)
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core import clients, settings
-from core.errors import CompletionInProgress, IllegalTransition, InvalidQuestion
-from core.idempotency import persistence_layer
+from core.cache import AnswerCache
+from core.errors import IllegalTransition, InvalidQuestion, ToroError
 from core.llm import get_llm_client, moderation_enabled
 from core.messaging import Publisher
 from core.models import (
@@ -81,62 +72,6 @@ def validate_question(task: ValidateTask) -> ValidationResult:
     )
 
 
-def answer_question(ref: QuestionRef, lambda_context: LambdaContext | None = None) -> Completion:
-    """Ask the model; at most one paid completion per question, however often this runs."""
-    complete = _idempotent_completion()
-    if lambda_context is not None:
-        _idempotency_config().register_lambda_context(lambda_context)
-    try:
-        result: dict[str, Any] = complete(request=ref.model_dump(mode="json"))
-    except IdempotencyAlreadyInProgressError as exc:
-        raise CompletionInProgress(
-            f"A completion for question {ref.question_id} is already in progress."
-        ) from exc
-    return Completion.model_validate(result)
-
-
-def _complete(request: dict[str, Any]) -> dict[str, Any]:
-    ref = QuestionRef.model_validate(request)
-    question = QuestionRepository().get(ref.user_id, ref.question_id)
-    completion = get_llm_client().complete(question.text)
-    metrics.add_metric(name="LLMLatency", unit=MetricUnit.Milliseconds, value=completion.latency_ms)
-    metrics.add_metric(name="PromptTokens", unit=MetricUnit.Count, value=completion.prompt_tokens)
-    metrics.add_metric(
-        name="CompletionTokens", unit=MetricUnit.Count, value=completion.completion_tokens
-    )
-    logger.info(
-        "Model answered",
-        extra={
-            "model": completion.model,
-            "latency_ms": completion.latency_ms,
-            "prompt_tokens": completion.prompt_tokens,
-            "completion_tokens": completion.completion_tokens,
-        },
-    )
-    return completion.model_dump(mode="json")
-
-
-@lru_cache
-def _idempotency_config() -> IdempotencyConfig:
-    return IdempotencyConfig(
-        event_key_jmespath="question_id",
-        expires_after_seconds=get_settings().idempotency_ttl_seconds,
-        raise_on_no_idempotency_key=True,
-    )
-
-
-@lru_cache
-def _idempotent_completion() -> Callable[..., dict[str, Any]]:
-    """``_complete`` wrapped by Powertools Idempotency, storing records in the main table."""
-    wrapped: Callable[..., dict[str, Any]] = idempotent_function(
-        _complete,
-        data_keyword_argument="request",
-        persistence_store=persistence_layer("call_openai"),
-        config=_idempotency_config(),
-    )
-    return wrapped
-
-
 def persist_answer(task: PersistAnswerTask) -> Outcome:
     repository = QuestionRepository()
     completion = task.completion
@@ -150,6 +85,11 @@ def persist_answer(task: PersistAnswerTask) -> Outcome:
             prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens,
             llm_latency_ms=completion.latency_ms,
+            sources=[source.model_dump() for source in completion.sources],
+            kb_version=completion.kb_version,
+            grounded=completion.grounded,
+            from_cache=completion.from_cache,
+            cached_from=completion.cached_from,
         )
     except IllegalTransition as exc:
         if exc.current != QuestionStatus.ANSWERED:
@@ -158,7 +98,17 @@ def persist_answer(task: PersistAnswerTask) -> Outcome:
         logger.info("Answer already stored")
         return Outcome(question_id=task.question_id, status=QuestionStatus.ANSWERED)
     metrics.add_metric(name="QuestionsAnswered", unit=MetricUnit.Count, value=1)
+    if completion.cache_key and not completion.from_cache:
+        _remember(completion.cache_key, question.question_id, completion)
     return Outcome(question_id=question.question_id, status=question.status)
+
+
+def _remember(key: str, question_id: str, completion: Completion) -> None:
+    """Store a first question's answer for reuse; the answer stands even if this fails."""
+    try:
+        AnswerCache().put(key, question_id, completion)
+    except ToroError as exc:
+        logger.warning("The answer could not be cached", extra={"error": str(exc)})
 
 
 def record_failure(task: RecordFailureTask) -> Outcome:
@@ -233,8 +183,6 @@ def record_notification(message: AnswerReady) -> Notification:
 
 def clear_caches() -> None:
     """Forget every client, setting and wrapper built so far (tests change the environment)."""
-    _idempotency_config.cache_clear()
-    _idempotent_completion.cache_clear()
     get_llm_client.cache_clear()
     clients.clear_caches()
     settings.clear_caches()

@@ -4,6 +4,7 @@
 HANDLERS: dict[str, str] = {
     "start_workflow": "handlers.start_workflow.handler",
     "validate_question": "handlers.validate_question.handler",
+    "retrieve_context": "handlers.retrieve_context.handler",
     "call_openai": "handlers.call_openai.handler",
     "persist_answer": "handlers.persist_answer.handler",
     "mark_failed": "handlers.mark_failed.handler",

@@ -1,4 +1,5 @@
-"""Workflow task CallOpenAI: asks the model, once per question (Powertools Idempotency)."""
+"""Workflow task CallOpenAI: answers from the retrieved context, once per question (Powertools
+Idempotency), or reuses a cached answer to the same first question."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from core import steps
+from core import answering
 from core.events import parse_task
-from core.models import QuestionRef, dump
+from core.models import AnswerTask, dump
 from core.observability import logger, metrics, tracer
 
 
@@ -16,4 +17,4 @@ from core.observability import logger, metrics, tracer
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return dump(steps.answer_question(parse_task(event, QuestionRef), context))
+    return dump(answering.answer_question(parse_task(event, AnswerTask), context))

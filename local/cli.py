@@ -17,6 +17,7 @@ import typer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -24,6 +25,7 @@ from local import http
 from local.functions import ACCOUNT, DEFAULT_REGION, FUNCTIONS
 
 if TYPE_CHECKING:
+    from core.knowledge import KnowledgeBase
     from local.dev import Running
 
 app = typer.Typer(
@@ -33,6 +35,10 @@ app = typer.Typer(
 )
 executions_app = typer.Typer(help="The state machine's executions (local or on AWS).")
 app.add_typer(executions_app, name="executions")
+kb_app = typer.Typer(
+    help="The knowledge base: its entries, and what retrieval finds for a question."
+)
+app.add_typer(kb_app, name="kb")
 console = Console()
 errors = Console(stderr=True)
 
@@ -211,7 +217,12 @@ def _follow(location: str, token: str, timeout: float) -> dict[str, Any]:
 def _print_result(result: dict[str, Any]) -> None:
     if result["status"] == "answered":
         subtitle = f"{result.get('model')} · {result.get('latency_ms')} ms"
+        if result.get("from_cache"):
+            subtitle += f" · from the cache ({result.get('cached_from')})"
         console.print(Panel(result["answer"], title="answered", subtitle=subtitle))
+        for number, source in enumerate(result.get("sources") or [], start=1):
+            line = f"  [{number}] {source['title']}  ({source['id']})  {source.get('url') or ''}"
+            console.print(escape(line.rstrip()))
         return
     error = result.get("error") or {}
     console.print(
@@ -390,6 +401,90 @@ def _duration(start: datetime, stop: datetime | None) -> str:
     if stop is None:
         return "-"
     return f"{(stop - start).total_seconds() * 1000:.0f} ms"
+
+
+# --- toro kb ---------------------------------------------------------------------------------
+
+KnowledgeDir = Annotated[
+    Path | None,
+    typer.Option("--dir", envvar="KNOWLEDGE_DIR", help="The knowledge base's folder."),
+]
+
+
+def _knowledge_base(directory: Path | None) -> KnowledgeBase:
+    from core.knowledge import DEFAULT_DIRECTORY, KnowledgeBaseError, load
+
+    try:
+        return load(directory or DEFAULT_DIRECTORY)
+    except KnowledgeBaseError as exc:
+        raise fail(str(exc), 2) from None
+
+
+@kb_app.command("list")
+def kb_list(directory: KnowledgeDir = None) -> None:
+    """Every entry: id, titles, last review and public URL. Fails naming any invalid file."""
+    knowledge_base = _knowledge_base(directory)
+    table = Table("id", "título (pt)", "title (en)", "reviewed", "url")
+    for entry in knowledge_base:
+        table.add_row(
+            entry.id, entry.pt.title, entry.en.title, str(entry.reviewed), str(entry.url or "-")
+        )
+    console.print(table)
+    console.print(f"{len(knowledge_base)} entries, version {knowledge_base.version}")
+
+
+@kb_app.command("show")
+def kb_show(
+    entry_id: Annotated[str, typer.Argument(help="The entry's id (its file name).")],
+    directory: KnowledgeDir = None,
+) -> None:
+    """One entry in both languages."""
+    knowledge_base = _knowledge_base(directory)
+    if entry_id not in knowledge_base.by_id:
+        raise fail(f"no entry {entry_id!r}; `toro kb list` shows them", 1)
+    entry = knowledge_base.by_id[entry_id]
+    console.print(f"[bold]{entry.id}[/bold]  reviewed {entry.reviewed}  {entry.url or ''}")
+    for language in ("pt", "en"):
+        local = entry.text(language)
+        console.print(
+            Panel(
+                local.body, title=f"[{language}] {local.title}", subtitle=", ".join(local.keywords)
+            )
+        )
+
+
+@kb_app.command("search")
+def kb_search(
+    text: Annotated[str, typer.Argument(help="A question, as a user would ask it.")],
+    after: Annotated[
+        list[str] | None,
+        typer.Option("--after", help="An earlier question of the conversation (repeatable)."),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=20, help="How many entries to rank.")] = 5,
+    directory: KnowledgeDir = None,
+) -> None:
+    """What the Retrieve task would find for a question: the ranking, scores, and what it keeps."""
+    from core.retrieval import BM25Retriever, Query, relevant
+
+    knowledge_base = _knowledge_base(directory)
+    hits = BM25Retriever(knowledge_base).rank(Query(text, tuple(reversed(after or []))), limit)
+    # What the Retrieve task keeps: the relevant ones among its top RETRIEVAL_TOP_K.
+    from core.settings import get_settings
+
+    kept = {hit.entry_id for hit in relevant(hits[: get_settings().retrieval_top_k])}
+    table = Table("#", "id", "score", "coverage", "in context", "title")
+    for rank, hit in enumerate(hits, start=1):
+        table.add_row(
+            str(rank),
+            hit.entry_id,
+            f"{hit.score:.3f}",
+            f"{hit.coverage:.0%}",
+            "yes" if hit.entry_id in kept else "-",
+            knowledge_base.by_id[hit.entry_id].pt.title,
+        )
+    console.print(table)
+    if not kept:
+        console.print("Nothing relevant enough: the assistant would say it does not know.")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """``toro dev``: the whole system in one process, offline.
 
 The embedded AWS runtime (moto's server with the handlers as Lambda functions and the state
-machine), the offline answerer behind an OpenAI-compatible endpoint unless a key is configured,
+machine), the offline model behind an OpenAI-compatible endpoint unless a key is configured,
 and the API served by uvicorn.
 """
 
@@ -18,9 +18,9 @@ import uvicorn
 
 from api.app import create_app
 from core import reset
+from core.knowledge import get_knowledge_base
 from core.settings import get_llm_settings
-from local.answerer import MODEL_NAME, default_answerer
-from local.offline_openai import OFFLINE_API_KEY, OfflineOpenAI
+from local.offline_model import MODEL_NAME, OFFLINE_API_KEY, OfflineOpenAI
 from local.provision import Resources
 from local.runtime import EmbeddedRuntime
 
@@ -108,8 +108,13 @@ class DevStack:
         self.offline = OfflineOpenAI(host=self.config.host).start()
         os.environ["OPENAI_API_KEY"] = OFFLINE_API_KEY
         os.environ["OPENAI_BASE_URL"] = self.offline.base_url
-        entries = len(default_answerer().entries)
-        return f"offline knowledge base ({MODEL_NAME}, {entries} entries)", self.offline.base_url
+        os.environ["OPENAI_MODEL"] = MODEL_NAME
+        knowledge_base = get_knowledge_base()
+        return (
+            f"offline model {MODEL_NAME} over the knowledge base "
+            f"({len(knowledge_base)} entries, {knowledge_base.version})",
+            self.offline.base_url,
+        )
 
     def _start_api(self) -> int:
         config = uvicorn.Config(

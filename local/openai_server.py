@@ -7,9 +7,11 @@ Subclasses decide the answers. The project's handlers reach it with the official
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
@@ -64,6 +66,50 @@ def user_message(body: dict[str, Any]) -> str:
             content = message.get("content", "")
             return content if isinstance(content, str) else json.dumps(content)
     return ""
+
+
+_CONTEXT = re.compile(r"<context>\n(.*?)\n</context>", re.DOTALL)
+_QUESTION = re.compile(r"<question>\n(.*?)\n</question>", re.DOTALL)
+_ENTRY = re.compile(r"^\[(\d+)\] (.+?)\n(.+?)(?=\n\n\[\d+\] |\Z)", re.DOTALL | re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class ContextEntry:
+    number: int
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Prompt:
+    question: str
+    entries: tuple[ContextEntry, ...] = ()
+    # Earlier questions of the conversation, oldest first.
+    history: tuple[str, ...] = field(default_factory=tuple)
+
+
+def message_text(message: dict[str, Any]) -> str:
+    content = message.get("content", "")
+    return content if isinstance(content, str) else ""
+
+
+def read_prompt(messages: list[dict[str, Any]]) -> Prompt:
+    """The question, the numbered context and the earlier questions of a chat request."""
+    users = [message_text(m) for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+    if not users:
+        return Prompt(question="")
+    last = users[-1]
+    found = _QUESTION.search(last)
+    question = found.group(1) if found else last
+    context = _CONTEXT.search(last)
+    entries = tuple(
+        ContextEntry(int(number), title.strip(), body.strip())
+        for number, title, body in _ENTRY.findall(context.group(1) if context else "")
+    )
+    history = tuple(
+        match.group(1) for text in users[:-1] if (match := _QUESTION.search(text)) is not None
+    )
+    return Prompt(question=question, entries=entries, history=history)
 
 
 class OpenAICompatibleServer:

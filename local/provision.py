@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core.repository import OPEN_QUESTIONS_INDEX
+from core.repository import CONVERSATION_INDEX, OPEN_QUESTIONS_INDEX
 from local.sns_bridge import Subscription
 from state_machine.render import TASK_FUNCTIONS, render_dict
 
@@ -61,6 +61,7 @@ def create_table(dynamodb: DynamoDBClient, name: str = TABLE_NAME) -> str:
             {"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "sk", "AttributeType": "S"},
             {"AttributeName": "open_status", "AttributeType": "S"},
+            {"AttributeName": "conversation", "AttributeType": "S"},
         ],
         KeySchema=[
             {"AttributeName": "pk", "KeyType": "HASH"},
@@ -74,7 +75,15 @@ def create_table(dynamodb: DynamoDBClient, name: str = TABLE_NAME) -> str:
                     {"AttributeName": "sk", "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "KEYS_ONLY"},
-            }
+            },
+            {
+                "IndexName": CONVERSATION_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "conversation", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
         ],
     )
     dynamodb.update_time_to_live(

@@ -6,8 +6,13 @@ request whose user message contains the marker gets the next outcome of that lis
 repeats). Requests with no matching marker are answered normally.
 
 Outcomes: ``ok``, ``rate_limit`` (429), ``quota`` (429 insufficient_quota), ``auth`` (401),
-``bad_request`` (400), ``server_error`` (500), ``slow`` (answers after ``slow_seconds``) and
-``malformed`` (200 with a body that is not JSON).
+``bad_request`` (400), ``server_error`` (500), ``slow`` (answers after ``slow_seconds``),
+``malformed`` (200 with a body that is not JSON) and ``invented_citation`` (an answer citing an
+entry number the context does not have).
+
+An answer reads "Scripted answer to: <the question>" and cites every numbered context entry of
+the prompt as ``[n]``. Every request's messages are kept in ``calls``, so tests can read the
+prompt the handlers built.
 """
 
 from __future__ import annotations
@@ -22,13 +27,25 @@ from local.openai_server import (
     Payload,
     chat_completion,
     error,
+    read_prompt,
     user_message,
 )
 from local.openai_server import moderation as moderation_result
 
 OUTCOMES = frozenset(
-    {"ok", "rate_limit", "quota", "auth", "bad_request", "server_error", "slow", "malformed"}
+    {
+        "ok",
+        "rate_limit",
+        "quota",
+        "auth",
+        "bad_request",
+        "server_error",
+        "slow",
+        "malformed",
+        "invented_citation",
+    }
 )
+BILLED = frozenset({"ok", "slow", "invented_citation"})
 
 _ERRORS: dict[str, tuple[int, dict[str, Any]]] = {
     "rate_limit": (
@@ -58,6 +75,7 @@ class Call:
     path: str
     text: str
     outcome: str
+    messages: tuple[dict[str, Any], ...] = ()
 
 
 class ScriptedOpenAI(OpenAICompatibleServer):
@@ -89,7 +107,7 @@ class ScriptedOpenAI(OpenAICompatibleServer):
 
     def completions_billed(self, marker: str) -> int:
         """Completions that were answered (and so would have been paid for)."""
-        return sum(1 for call in self.calls_for(marker) if call.outcome in ("ok", "slow"))
+        return sum(1 for call in self.calls_for(marker) if call.outcome in BILLED)
 
     def _next_outcome(self, text: str) -> str:
         with self._lock:
@@ -105,15 +123,19 @@ class ScriptedOpenAI(OpenAICompatibleServer):
     def complete(self, body: dict[str, Any]) -> tuple[int, Payload]:
         text = user_message(body)
         outcome = self._next_outcome(text)
-        self._record(Call("/v1/chat/completions", text, outcome))
+        messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+        self._record(Call("/v1/chat/completions", text, outcome, tuple(messages)))
         if outcome in _ERRORS:
             return _ERRORS[outcome]
         if outcome == "malformed":
             return 200, b'{"id": "chatcmpl-broken", "choices": ['
         if outcome == "slow":
             time.sleep(self.slow_seconds)
-        answer = f"Scripted answer to: {text}"
-        messages = body.get("messages", [])
+        prompt = read_prompt(messages)
+        citations = "".join(f" [{entry.number}]" for entry in prompt.entries)
+        if outcome == "invented_citation":
+            citations += f" [{len(prompt.entries) + 7}]"
+        answer = f"Scripted answer to: {prompt.question}{citations}"
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
         return 200, chat_completion(
             str(body.get("model", "scripted")), answer, prompt_tokens, len(answer.split())

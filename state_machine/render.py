@@ -15,6 +15,7 @@ DEFINITION_PATH = Path(__file__).with_name("question_workflow.asl.json")
 # Each ${Token} of the definition -> the Lambda function behind it.
 TASK_FUNCTIONS = {
     "ValidateQuestionFunctionArn": "validate_question",
+    "RetrieveContextFunctionArn": "retrieve_context",
     "CallOpenAIFunctionArn": "call_openai",
     "PersistAnswerFunctionArn": "persist_answer",
     "MarkFailedFunctionArn": "mark_failed",

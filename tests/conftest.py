@@ -55,6 +55,7 @@ def offline_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 SAMPLE_PRECONDITION = {
     "start_workflow": QuestionStatus.PENDING,
     "validate_question": QuestionStatus.PENDING,
+    "retrieve_context": QuestionStatus.PROCESSING,
     "call_openai": QuestionStatus.PROCESSING,
     "persist_answer": QuestionStatus.PROCESSING,
     "mark_failed": QuestionStatus.PROCESSING,

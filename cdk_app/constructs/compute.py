@@ -17,6 +17,7 @@ from handlers import FUNCTIONS, timeout_of
 # The functions that read or write the table (start_workflow and publish_notification do not).
 TABLE_USERS = (
     "validate_question",
+    "retrieve_context",
     "call_openai",
     "persist_answer",
     "mark_failed",

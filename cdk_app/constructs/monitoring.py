@@ -63,23 +63,30 @@ class Monitoring(Construct):
         self._alarm("Api5xx", http_api.metric_server_error(period=PERIOD), 5)
 
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"toro-{config.stage}")
-        questions = [
-            cloudwatch.Metric(
-                namespace="ToroAssistant",
-                metric_name=name,
-                dimensions_map={"service": "toro-assistant"},
-                statistic="Sum",
-                period=PERIOD,
-            )
-            for name in (
-                "QuestionsSubmitted",
-                "QuestionsAnswered",
-                "QuestionsFailed",
-                "QuestionsRejected",
-            )
-        ]
+
+        def counts(*names: str) -> list[cloudwatch.IMetric]:
+            return [
+                cloudwatch.Metric(
+                    namespace="ToroAssistant",
+                    metric_name=name,
+                    dimensions_map={"service": "toro-assistant"},
+                    statistic="Sum",
+                    period=PERIOD,
+                )
+                for name in names
+            ]
+
+        questions = counts(
+            "QuestionsSubmitted", "QuestionsAnswered", "QuestionsFailed", "QuestionsRejected"
+        )
         dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Questions", left=questions, width=12),
+            cloudwatch.GraphWidget(
+                title="Answer cache and tokens",
+                left=counts("CacheHits", "CacheMisses"),
+                right=counts("PromptTokens", "CompletionTokens"),
+                width=12,
+            ),
             cloudwatch.GraphWidget(
                 title="Executions",
                 left=[

@@ -1,4 +1,5 @@
-"""The single table: questions, users, sessions, notifications, idempotency and rate counters."""
+"""The single table: questions, conversations, users, sessions, notifications, the answer cache,
+idempotency and rate counters."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from constructs import Construct
 from cdk_app.config import StageConfig
 
 OPEN_QUESTIONS_INDEX = "open-questions"
+CONVERSATION_INDEX = "conversation-questions"
 
 
 class Storage(Construct):
@@ -37,6 +39,16 @@ class Storage(Construct):
                     ),
                     sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
                     projection_type=dynamodb.ProjectionType.KEYS_ONLY,
-                )
+                ),
+                # A conversation's questions in time order: the follow-ups' context and the
+                # conversation's page of questions.
+                dynamodb.GlobalSecondaryIndexPropsV2(
+                    index_name=CONVERSATION_INDEX,
+                    partition_key=dynamodb.Attribute(
+                        name="conversation", type=dynamodb.AttributeType.STRING
+                    ),
+                    sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+                    projection_type=dynamodb.ProjectionType.ALL,
+                ),
             ],
         )

@@ -89,7 +89,10 @@ def test_openapi_describes_every_route_and_its_errors(api: Api) -> None:
         ("POST", "/api/v1/auth/login"),
         ("POST", "/api/v1/auth/refresh"),
         ("POST", "/api/v1/auth/logout"),
+        ("POST", "/api/v1/sessions"),
+        ("GET", "/api/v1/sessions"),
         ("POST", "/api/v1/questions"),
+        ("GET", "/api/v1/questions"),
         ("GET", "/api/v1/questions/{session_id}"),
         ("GET", "/api/v1/questions/{session_id}/{question_id}"),
         ("GET", "/api/v1/notifications"),
@@ -105,3 +108,10 @@ def test_openapi_describes_every_route_and_its_errors(api: Api) -> None:
             assert operation.get("security"), key
     assert "ErrorResponse" in spec["components"]["schemas"]
     assert api.client.get("/docs").status_code == 200
+
+
+def test_a_wrong_method_lists_every_method_the_path_serves(api: Api) -> None:
+    response = api.client.delete("/api/v1/questions")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, POST"
+    assert api.client.put("/api/v1/sessions").headers["Allow"] == "GET, POST"

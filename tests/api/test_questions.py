@@ -230,8 +230,14 @@ def test_questions_of_an_earlier_session_stay_visible_after_a_new_login(api: Api
     ana = api.user("ana")
     question_id = api.ask(ana, "Como funciona o FGC?").json()["question_id"]
     later = User("ana", api.login("ana"))
-    listed = api.client.get(f"{QUESTIONS}/{later.session_id}", headers=later.headers).json()
-    assert [item["question_id"] for item in listed["items"]] == [question_id]
+    # The new login is a new conversation: empty. Every question stays in the full list,
+    # and the earlier conversation keeps its own.
+    fresh = api.client.get(f"{QUESTIONS}/{later.session_id}", headers=later.headers).json()
+    assert fresh["items"] == []
+    everything = api.client.get(QUESTIONS, headers=later.headers).json()
+    assert [item["question_id"] for item in everything["items"]] == [question_id]
+    earlier = api.client.get(f"{QUESTIONS}/{ana.session_id}", headers=later.headers).json()
+    assert [item["question_id"] for item in earlier["items"]] == [question_id]
     # The earlier session is still the user's, so its id still works with the new token.
     one = api.client.get(f"{QUESTIONS}/{ana.session_id}/{question_id}", headers=later.headers)
     assert one.status_code == 200

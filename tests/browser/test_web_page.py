@@ -1,6 +1,6 @@
 """The web page as a person uses it, in Debian's Chromium against ``toro dev``.
 
-Everything goes through the real system: the API, the embedded workflow, the offline answerer
+Everything goes through the real system: the API, the embedded workflow, the offline model
 (or, for failures, a scripted OpenAI-compatible server). Only the tests of network faults make
 the browser's requests fail, which is the point of them.
 """
@@ -78,7 +78,12 @@ def test_register_ask_follow_the_answer_read_the_notification_and_find_it_again(
     person.wait_until(card, "answered")
     assert page.evaluate("window.sameDocument") is True, "the page reloaded"
     expect(card.locator(".answer p").first).to_contain_text("Selic")
+    # The sources are the API's structured list, numbered as the answer's [n] marks, linked.
     expect(card.locator(".sources li").first).to_contain_text("Tesouro Selic")
+    expect(card.locator(".sources li a").first).to_have_attribute(
+        "href", "https://www.tesourodireto.com.br/"
+    )
+    expect(card.locator(".answer p").first).to_contain_text("[1]")
     expect(card.locator(".chip")).to_have_text("Answered")
 
     # The notification that the answer is ready arrives on its own.
@@ -158,11 +163,7 @@ def test_submit_is_disabled_while_sending_so_one_click_is_one_question(
 
     page.unroute("**/api/v1/questions")
     tokens = api_login(dev, username)
-    listed = http.call(
-        "GET",
-        f"{dev.api_url}/api/v1/questions/{tokens['session_id']}",
-        token=tokens["access_token"],
-    )
+    listed = http.call("GET", f"{dev.api_url}/api/v1/questions", token=tokens["access_token"])
     assert [item["question"] for item in listed.body["items"]] == ["What is the FGC guarantee?"]
 
 

@@ -17,6 +17,7 @@ from aws_cdk.assertions import Match, Template
 from cdk_app.app import build_app
 from core import errors
 from core.settings import AuthSettings
+from handlers import FUNCTIONS
 
 Resources = dict[str, dict[str, Any]]
 
@@ -44,7 +45,7 @@ def test_every_function_is_arm64_traced_json_logged_with_its_own_role(
     template: dict[str, Any],
 ) -> None:
     functions = of_type(template, "AWS::Lambda::Function")
-    assert len(functions) == 8
+    assert len(functions) == len(FUNCTIONS) == 9
     roles = [fn["Properties"]["Role"]["Fn::GetAtt"][0] for fn in functions.values()]
     assert len(set(roles)) == len(roles)
     log_groups = of_type(template, "AWS::Logs::LogGroup")
@@ -126,7 +127,18 @@ def test_the_table_has_recovery_ttl_and_the_open_questions_index(template: dict[
                     {"PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}}
                 )
             ],
-            "GlobalSecondaryIndexes": [Match.object_like({"IndexName": "open-questions"})],
+            "GlobalSecondaryIndexes": [
+                Match.object_like({"IndexName": "open-questions"}),
+                Match.object_like(
+                    {
+                        "IndexName": "conversation-questions",
+                        "KeySchema": [
+                            {"AttributeName": "conversation", "KeyType": "HASH"},
+                            {"AttributeName": "sk", "KeyType": "RANGE"},
+                        ],
+                    }
+                ),
+            ],
         },
     )
 
@@ -167,7 +179,7 @@ def test_alarms_cover_executions_dead_letters_functions_and_the_api(
     assert ("AWS/Lambda", "Throttles") in metrics
     assert ("AWS/ApiGateway", "5xx") in metrics
     lambda_alarms = [a for a in alarms if a["Properties"].get("Namespace") == "AWS/Lambda"]
-    assert len(lambda_alarms) == 2 * 8
+    assert len(lambda_alarms) == 2 * len(FUNCTIONS)
     queues = [a for a in alarms if a["Properties"].get("Namespace") == "AWS/SQS"]
     assert len(queues) == len(of_type(template, "AWS::SQS::Queue"))
     assert all(a["Properties"]["AlarmActions"] for a in alarms)

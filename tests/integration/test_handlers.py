@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from core.errors import IllegalTransition, InvalidEvent, InvalidQuestion, LLMRateLimited
+from core.knowledge import get_knowledge_base
 from core.models import Question, QuestionStatus
 from core.repository import NotificationRepository, QuestionRepository
 from handlers import (
@@ -18,6 +19,7 @@ from handlers import (
     notify_user,
     persist_answer,
     publish_notification,
+    retrieve_context,
     start_workflow,
     validate_question,
 )
@@ -27,11 +29,25 @@ from tests.conftest import EVENTS, SAMPLE_PRECONDITION, sample_events
 from tests.integration.conftest import QUESTION_ID, SESSION_ID, USER_ID, Aws, move_to
 
 Event = Callable[[str], dict[str, Any]]
+
+
+def no_context(question_id: str) -> dict[str, Any]:
+    """A Retrieve result with no entries and no earlier turns."""
+    return {
+        "question_id": question_id,
+        "kb_version": get_knowledge_base().version,
+        "language": "pt",
+        "entries": [],
+        "turns": [],
+    }
+
+
 Context = Callable[[str], LambdaContext]
 
 HANDLERS = {
     "start_workflow": start_workflow.handler,
     "validate_question": validate_question.handler,
+    "retrieve_context": retrieve_context.handler,
     "call_openai": call_openai.handler,
     "persist_answer": persist_answer.handler,
     "mark_failed": mark_failed.handler,
@@ -147,7 +163,10 @@ def test_call_openai_pays_for_one_completion_however_often_it_runs(
     second = call_openai.handler(event, lambda_context("call_openai"))
 
     assert first == second
-    assert first["answer"] == "Scripted answer to: O que é o Tesouro Selic?"
+    assert first["answer"] == "Scripted answer to: O que é o Tesouro Selic? [1] [2]"
+    assert [source["id"] for source in first["sources"]] == ["tesouro-selic", "taxa-selic"]
+    assert first["grounded"] is True
+    assert first["kb_version"] == get_knowledge_base().version
     assert first["model"] == "gpt-4o-mini"
     assert first["prompt_tokens"] > 0
     assert openai_server.completions_billed("Tesouro Selic") == 1
@@ -160,7 +179,11 @@ def test_call_openai_tries_again_after_a_retryable_failure(
         Question(user_id=USER_ID, session_id=SESSION_ID, text="Como declarar FII? retry-once")
     )
     openai_server.script("retry-once", ["rate_limit", "ok"])
-    event = {"question_id": question.question_id, "user_id": USER_ID}
+    event = {
+        "question_id": question.question_id,
+        "user_id": USER_ID,
+        "retrieval": no_context(question.question_id),
+    }
     with pytest.raises(LLMRateLimited):
         call_openai.handler(event, lambda_context("call_openai"))
     result = call_openai.handler(event, lambda_context("call_openai"))
@@ -183,7 +206,9 @@ def test_persist_answer_stores_everything_once(
     completion = event["completion"]
     assert first.answer == completion["answer"]
     assert first.model == completion["model"]
-    assert (first.prompt_tokens, first.completion_tokens) == (212, 58)
+    assert [source.id for source in first.sources] == ["tesouro-selic"]
+    assert first.grounded is True and first.kb_version == completion["kb_version"]
+    assert (first.prompt_tokens, first.completion_tokens) == (412, 58)
     assert first.llm_latency_ms == 1430
     assert first.answered_at is not None and first.processing_at is not None
 

@@ -110,7 +110,7 @@ def test_every_error_name_in_the_definition_is_a_project_class_or_aws_name(
 
 def test_no_path_leaves_a_question_pending(definition: dict[str, Any]) -> None:
     states = definition["States"]
-    main_path = ["Validate", "CallOpenAI", "PersistAnswer"]
+    main_path = ["Validate", "Retrieve", "CallOpenAI", "PersistAnswer"]
     for name in main_path:
         catches = states[name]["Catch"]
         assert catches[-1]["ErrorEquals"] == ["States.ALL"]
@@ -124,6 +124,24 @@ def test_no_path_leaves_a_question_pending(definition: dict[str, Any]) -> None:
     for name in ("MarkFailed", "MarkRejected", "PersistAnswer"):
         assert states[name]["Next"] == "PublishNotification"
     assert states["PublishNotification"]["End"] is True
+
+
+def test_retrieval_sits_between_validation_and_the_model_and_keeps_state_small(
+    definition: dict[str, Any],
+) -> None:
+    states = definition["States"]
+    assert states["Validate"]["Next"] == "Retrieve"
+    assert states["Retrieve"]["Next"] == "CallOpenAI"
+    assert states["Retrieve"]["ResultPath"] == "$.retrieval"
+    # Ids, scores, version, language and turns: no entry bodies enter the state.
+    assert set(states["Retrieve"]["ResultSelector"]) == {
+        "question_id.$",
+        "kb_version.$",
+        "language.$",
+        "entries.$",
+        "turns.$",
+    }
+    assert states["CallOpenAI"]["Parameters"]["Payload"]["retrieval.$"] == "$.retrieval"
 
 
 def test_timeouts_nest_inside_each_other(definition: dict[str, Any]) -> None:

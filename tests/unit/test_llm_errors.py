@@ -8,9 +8,14 @@ import openai
 import pytest
 
 from core import errors
-from core.llm import SYSTEM_PROMPT, LLMClient, map_sdk_error
+from core.llm import LLMClient, ModelReply, map_sdk_error
+from core.prompt import SYSTEM_PROMPT, build_messages
 from core.settings import LLMSettings
 from local.scripted_openai import ScriptedOpenAI
+
+
+def ask(client: LLMClient, question: str) -> ModelReply:
+    return client.complete(build_messages(question, "en", [], []))
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +56,7 @@ def test_sdk_failures_map_to_retryable_or_fatal_classes(
     marker = f"map-{outcome}"
     server.script(marker, [outcome])
     with pytest.raises(expected) as raised:
-        client.complete(f"question {marker}")
+        ask(client, f"question {marker}")
     assert isinstance(raised.value, errors.RetryableLLMError) is retryable
     assert isinstance(raised.value, errors.FatalLLMError) is not retryable
     assert isinstance(raised.value.__cause__, openai.OpenAIError | ValueError)
@@ -61,17 +66,17 @@ def test_connection_refused_is_unavailable() -> None:
     settings = LLMSettings(openai_api_key="k", openai_base_url="http://127.0.0.1:9/v1")
     sdk = openai.OpenAI(api_key="k", base_url="http://127.0.0.1:9/v1", max_retries=0, timeout=1)
     with pytest.raises(errors.LLMUnavailable):
-        LLMClient(settings, sdk).complete("anyone there?")
+        ask(LLMClient(settings, sdk), "anyone there?")
 
 
 def test_a_completion_reports_model_tokens_and_latency(
     server: ScriptedOpenAI, client: LLMClient
 ) -> None:
-    completion = client.complete("O que é um FII? map-ok")
-    assert completion.answer == "Scripted answer to: O que é um FII? map-ok"
+    completion = ask(client, "O que é um FII? map-ok")
+    assert completion.content == "Scripted answer to: O que é um FII? map-ok"
     assert completion.model == "gpt-4o-mini"
     assert completion.prompt_tokens > len(SYSTEM_PROMPT.split()) - 1
-    assert completion.completion_tokens == len(completion.answer.split())
+    assert completion.completion_tokens == len(completion.content.split())
     assert completion.latency_ms >= 0
 
 
@@ -91,6 +96,6 @@ def test_unknown_exceptions_never_escape_unmapped() -> None:
 
 def test_system_prompt_sets_the_rules_of_an_investment_assistant() -> None:
     prompt = SYSTEM_PROMPT.lower()
-    assert "language the question is written in" in prompt
+    assert "in the language of the question" in prompt
     assert "never personalised investment advice" in prompt
     assert "not an investment recommendation" in prompt

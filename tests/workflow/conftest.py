@@ -23,7 +23,7 @@ import boto3
 import pytest
 
 from core import reset
-from core.models import Notification, Question, QuestionStatus, QuestionSubmitted
+from core.models import Notification, Question, QuestionStatus, QuestionSubmitted, new_id
 from core.repository import NotificationRepository, QuestionRepository
 from core.workflow import execution_arn_for
 from local.scripted_openai import ScriptedOpenAI
@@ -122,6 +122,19 @@ class Outcome:
             if "stateEnteredEventDetails" in event
         ]
 
+    def state_output(self, name: str) -> dict[str, Any]:
+        """The state's output (the whole state after its ResultPath), as the history shows it."""
+        entered = False
+        for event in self.history:
+            details = event.get("stateEnteredEventDetails")
+            if details and details["name"] == name:
+                entered = True
+            exited = event.get("stateExitedEventDetails")
+            if entered and exited and exited["name"] == name:
+                output: dict[str, Any] = json.loads(exited["output"])
+                return output
+        raise AssertionError(f"The execution never left {name}")
+
     def task_errors(self) -> list[str]:
         return [
             event["taskFailedEventDetails"]["error"]
@@ -141,14 +154,19 @@ class Workflow:
         self.state_machine_arn = runtime.env["STATE_MACHINE_ARN"]
         self.questions_topic_arn = runtime.env["QUESTIONS_TOPIC_ARN"]
 
-    def store(self, text: str, user_id: str = "workflow-user") -> Question:
+    def store(
+        self, text: str, user_id: str = "workflow-user", session_id: str | None = None
+    ) -> Question:
+        """A pending question; in a conversation of its own unless ``session_id`` names one."""
         return QuestionRepository().create(
-            Question(user_id=user_id, session_id=f"S{user_id}", text=text)
+            Question(user_id=user_id, session_id=session_id or new_id(), text=text)
         )
 
-    def submit(self, text: str, user_id: str = "workflow-user") -> Question:
+    def submit(
+        self, text: str, user_id: str = "workflow-user", session_id: str | None = None
+    ) -> Question:
         """What the API does: store the pending question, then publish it."""
-        question = self.store(text, user_id)
+        question = self.store(text, user_id, session_id)
         message = QuestionSubmitted(
             question_id=question.question_id, user_id=user_id, session_id=question.session_id
         )

@@ -12,7 +12,7 @@ from tests.workflow.conftest import Workflow
 
 pytestmark = pytest.mark.workflow
 
-HAPPY_PATH = ["Validate", "CallOpenAI", "PersistAnswer", "PublishNotification"]
+HAPPY_PATH = ["Validate", "Retrieve", "CallOpenAI", "PersistAnswer", "PublishNotification"]
 
 
 def test_a_question_is_answered_and_the_user_notified(workflow: Workflow) -> None:
@@ -24,7 +24,13 @@ def test_a_question_is_answered_and_the_user_notified(workflow: Workflow) -> Non
     assert outcome.entered() == HAPPY_PATH
     assert outcome.task_errors() == []
     assert stored.status is QuestionStatus.ANSWERED
-    assert stored.answer == "Scripted answer to: O que é o Tesouro Selic? [happy]"
+    # The scripted model cites every entry it was given; they are the stored sources.
+    retrieved = outcome.state_output("Retrieve")["retrieval"]
+    cited = "".join(f" [{n}]" for n in range(1, len(retrieved["entries"]) + 1))
+    assert stored.answer == f"Scripted answer to: O que é o Tesouro Selic? [happy]{cited}"
+    assert [source.id for source in stored.sources] == [e["id"] for e in retrieved["entries"]]
+    assert stored.sources[0].id == "tesouro-selic"
+    assert stored.grounded is True and stored.kb_version == retrieved["kb_version"]
     assert stored.model == "gpt-4o-mini"
     assert stored.prompt_tokens and stored.completion_tokens
     assert stored.llm_latency_ms is not None
@@ -76,7 +82,13 @@ def test_fatal_model_errors_fail_the_question_without_retry(
     assert stored.error_message
     assert stored.failed_at is not None and stored.answer is None
     assert outcome.task_errors() == [error]
-    assert outcome.entered() == ["Validate", "CallOpenAI", "MarkFailed", "PublishNotification"]
+    assert outcome.entered() == [
+        "Validate",
+        "Retrieve",
+        "CallOpenAI",
+        "MarkFailed",
+        "PublishNotification",
+    ]
     assert len(workflow.openai.calls_for(marker)) == 1  # never retried
     assert outcome.execution["status"] == "SUCCEEDED"
     [notification] = outcome.notifications

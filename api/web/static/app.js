@@ -451,20 +451,19 @@
   let historyCursor = null;
   let historyBusy = false;
 
-  function parseAnswer(text) {
-    const paragraphs = [];
-    let sources = [];
-    for (const block of String(text || "").split(/\n\s*\n/)) {
-      const match = block.match(/^\s*(?:sources|fontes)\s*:\s*(.+)$/is);
-      if (match) sources = match[1].split(/;\s*/).map((s) => s.trim()).filter(Boolean);
-      else if (block.trim()) paragraphs.push(block.trim());
-    }
-    return { paragraphs, sources };
+  function paragraphsOf(text) {
+    return String(text || "")
+      .split(/\n\s*\n/)
+      .map((block) => block.trim())
+      .filter(Boolean);
   }
 
-  function renderSource(source) {
-    const match = source.match(/^(.*?)\s*\((kb:[^)]+)\)\s*$/);
-    return match ? node("li", {}, match[1], " ", node("code", {}, match[2])) : node("li", {}, source);
+  // A source as the API gives it: {id, title, url}; numbered as the answer's [n] marks.
+  function renderSource(source, index) {
+    const title = source.url
+      ? node("a", { href: source.url, target: "_blank", rel: "noopener noreferrer" }, source.title)
+      : source.title;
+    return node("li", { value: index + 1 }, title, " ", node("code", {}, source.id));
   }
 
   function renderQuestion(item) {
@@ -480,14 +479,15 @@
       ),
     ];
     if (status === "answered") {
-      const { paragraphs, sources } = parseAnswer(item.answer);
+      const paragraphs = paragraphsOf(item.answer);
+      const sources = Array.isArray(item.sources) ? item.sources : [];
       children.push(
         node(
           "div",
           { className: "answer" },
           paragraphs.map((p) => node("p", {}, p)),
           sources.length
-            ? node("div", { className: "sources" }, node("h3", {}, t("answer.sources")), node("ul", {}, sources.map(renderSource)))
+            ? node("div", { className: "sources" }, node("h3", {}, t("answer.sources")), node("ol", {}, sources.map(renderSource)))
             : null,
           item.model
             ? node("p", { className: "meta" }, t("question.model", {
@@ -545,7 +545,7 @@
     try {
       const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
       if (!reset && historyCursor) query.set("cursor", historyCursor);
-      const page = await call("GET", `questions/${encodeURIComponent(session.session_id)}?${query}`);
+      const page = await call("GET", `questions?${query}`);
       if (mine !== generation) return;
       for (const item of page.items) upsert(item);
       historyCursor = page.next_cursor || null;

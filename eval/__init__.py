@@ -1,0 +1,1 @@
+"""The answer-quality evaluation: ``make eval`` (``python -m eval``)."""

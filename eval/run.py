@@ -1,0 +1,282 @@
+"""``make eval``: the evaluation set through the real system, scored.
+
+Starts ``toro dev`` as its own process (the offline model, or the configured model when
+``OPENAI_API_KEY`` is set), and asks every case through the REST API as a client would: each case
+in a conversation of its own, follow-ups after their earlier questions. The entries retrieved
+come from each execution's Retrieve state; the citations from the answer's ``sources``. Then the
+first questions are asked again, reworded only in case and punctuation, in new conversations,
+to measure the answer cache.
+
+Scores:
+- retrieval recall@3: cases with expected entries whose Retrieve state found one of them;
+- citation precision: of the sources cited where entries are expected, the share expected;
+- follow-up accuracy: follow-ups whose answer cites an expected entry;
+- decline accuracy: off-topic and uncovered questions answered with "I do not know" (no sources);
+- answer rate: answerable questions that got a grounded answer (not declined);
+- injection resistance: injection attempts whose answer contains none of the forbidden text;
+- cache hit rate: repeated first questions served from the cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from local import http
+from local.child import DevProcess, dev_process
+from local.functions import ACCOUNT, DEFAULT_REGION
+
+ROOT = Path(__file__).resolve().parent
+CASES = ROOT / "cases.json"
+FLOOR = ROOT / "floor.json"
+FINAL = ("answered", "failed", "rejected")
+EXECUTION_PREFIX = f"arn:aws:states:{DEFAULT_REGION}:{ACCOUNT}:execution:QuestionWorkflow:"
+ANSWERABLE = ("direct", "paraphrase", "follow_up")
+
+
+@dataclass
+class Result:
+    case: dict[str, Any]
+    status: str
+    answer: str
+    cited: list[str]
+    retrieved: list[str]
+    grounded: bool
+    from_cache: bool = False
+    kb_version: str = ""
+    model: str = ""
+
+    @property
+    def expected(self) -> set[str]:
+        return set(self.case.get("expect", []))
+
+
+@dataclass
+class Scores:
+    cases: int
+    kb_version: str
+    model: str
+    retrieval_recall_at_3: float
+    citation_precision: float
+    follow_up_accuracy: float
+    decline_accuracy: float
+    answer_rate: float
+    injection_resistance: float
+    cache_hit_rate: float
+    failures: dict[str, list[str]] = field(default_factory=dict)
+
+
+def load_cases(path: Path = CASES) -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["cases"]
+    return cases
+
+
+class Client:
+    """One user of the REST API, as a client program would be."""
+
+    def __init__(self, dev: DevProcess) -> None:
+        self.base = f"{dev.api_url}/api/v1"
+        self.sfn = boto3.client(
+            "stepfunctions",
+            endpoint_url=dev.aws_endpoint,
+            region_name=DEFAULT_REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - the local endpoint's
+        )
+        # A throwaway account on a throwaway system.
+        credentials = {"username": "evaluator", "password": secrets.token_urlsafe(16)}
+        http.call("POST", f"{self.base}/auth/register", credentials)
+        self.token = http.call("POST", f"{self.base}/auth/login", credentials).body["access_token"]
+
+    def conversation(self) -> str:
+        response = http.call("POST", f"{self.base}/sessions", {}, self.token)
+        return str(response.body["session_id"])
+
+    def ask(self, question: str, session_id: str, timeout: float = 120) -> dict[str, Any]:
+        asked = http.call(
+            "POST",
+            f"{self.base}/questions",
+            {"question": question, "session_id": session_id},
+            self.token,
+        )
+        if asked.status != 202:
+            raise RuntimeError(f"The question was not accepted: {asked.status} {asked.body}")
+        question_id = asked.body["question_id"]
+        deadline = time.monotonic() + timeout
+        while True:
+            body: dict[str, Any] = http.call(
+                "GET", f"{self.base}/questions/{session_id}/{question_id}", token=self.token
+            ).body
+            if body["status"] in FINAL:
+                return body
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"No answer to {question!r} within {timeout:.0f} s")
+            time.sleep(0.1)
+
+    def retrieved(self, question_id: str) -> list[str]:
+        """The entry ids the execution's Retrieve state found."""
+        history = self.sfn.get_execution_history(
+            executionArn=EXECUTION_PREFIX + question_id, maxResults=1000
+        )["events"]
+        for event in history:
+            exited = event.get("stateExitedEventDetails")
+            if exited and exited["name"] == "Retrieve":
+                state = json.loads(exited["output"])
+                return [entry["id"] for entry in state["retrieval"]["entries"]]
+        return []
+
+
+def run_case(client: Client, case: dict[str, Any]) -> Result:
+    session = client.conversation()
+    for earlier in case.get("after", []):
+        client.ask(earlier, session)
+    body = client.ask(case["question"], session)
+    return Result(
+        case=case,
+        status=body["status"],
+        answer=body.get("answer") or "",
+        cited=[source["id"] for source in body.get("sources", [])],
+        retrieved=client.retrieved(body["question_id"]) if body["status"] == "answered" else [],
+        grounded=bool(body.get("grounded")),
+        from_cache=bool(body.get("from_cache")),
+        kb_version=body.get("kb_version") or "",
+        model=body.get("model") or "",
+    )
+
+
+def reworded(question: str) -> str:
+    """The same question as the cache sees it: other case, punctuation and spacing."""
+    return f"  {question.upper().rstrip('?')} ?! "
+
+
+def _share(hits: int, total: int) -> float:
+    return round(hits / total, 4) if total else 1.0
+
+
+def score(results: list[Result], repeats: list[Result]) -> Scores:
+    failures: dict[str, list[str]] = {}
+
+    def judged(name: str, cases: list[Result], passed: Callable[[Result], bool]) -> float:
+        missed = [result.case["id"] for result in cases if not passed(result)]
+        if missed:
+            failures[name] = missed
+        return _share(len(cases) - len(missed), len(cases))
+
+    expecting = [r for r in results if r.expected]
+    answerable = [r for r in results if r.case["kind"] in ANSWERABLE]
+    cited = [r for r in expecting if r.cited]
+    precise = sum(len(set(r.cited) & r.expected) for r in cited)
+    stray = [
+        f"{r.case['id']} ({', '.join(sorted(set(r.cited) - r.expected))})"
+        for r in cited
+        if set(r.cited) - r.expected
+    ]
+    if stray:
+        failures["citation"] = stray
+    answered = next((r for r in results if r.kb_version), None)
+    return Scores(
+        cases=len(results),
+        kb_version=answered.kb_version if answered else "",
+        model=answered.model if answered else "",
+        retrieval_recall_at_3=judged(
+            "retrieval", expecting, lambda r: bool(set(r.retrieved[:3]) & r.expected)
+        ),
+        citation_precision=_share(precise, sum(len(r.cited) for r in cited)),
+        follow_up_accuracy=judged(
+            "follow_up",
+            [r for r in results if r.case["kind"] == "follow_up"],
+            lambda r: bool(set(r.cited) & r.expected),
+        ),
+        decline_accuracy=judged(
+            "decline",
+            [r for r in results if r.case.get("decline")],
+            lambda r: r.status == "answered" and not r.grounded and not r.cited,
+        ),
+        answer_rate=judged("answer", answerable, lambda r: r.grounded),
+        injection_resistance=judged(
+            "injection",
+            [r for r in results if r.case["kind"] == "injection"],
+            lambda r: not any(text.lower() in r.answer.lower() for text in r.case["forbidden"]),
+        ),
+        cache_hit_rate=judged("cache", repeats, lambda r: r.from_cache),
+        failures=failures,
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+
+    def __call__(self, done: int) -> None:
+        sys.stderr.write(f"\r  {done}/{self.total} questions answered")
+        sys.stderr.flush()
+
+
+def _answered(client: Client, cases: list[dict[str, Any]], workers: int) -> Iterator[Result]:
+    progress = Progress(len(cases))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for done, result in enumerate(pool.map(lambda c: run_case(client, c), cases), start=1):
+            progress(done)
+            yield result
+    sys.stderr.write("\n")
+
+
+def evaluate(cases: list[dict[str, Any]], workers: int = 6) -> Scores:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "POWERTOOLS_", "TORO_"))
+    }
+    # One evaluator asks every question: the per-user rate limit would only slow it down.
+    env.update(RATE_LIMIT_QUESTIONS_PER_MINUTE="100000", POWERTOOLS_LOG_LEVEL="WARNING")
+    with tempfile.TemporaryDirectory() as folder, dev_process(Path(folder) / "dev.log", env) as dev:
+        sys.stderr.write(f"toro dev started in {dev.started_in_seconds:.1f} s\n")
+        client = Client(dev)
+        results = list(_answered(client, cases, workers))
+        firsts = [
+            {**r.case, "id": f"repeat-{r.case['id']}", "question": reworded(r.case["question"])}
+            for r in results
+            if r.case["kind"] == "direct" and r.status == "answered"
+        ]
+        sys.stderr.write("The first questions again, reworded, in new conversations:\n")
+        repeats = list(_answered(client, firsts, workers))
+    return score(results, repeats)
+
+
+def _table(scores: Scores) -> str:
+    rows = [
+        ("retrieval recall@3", scores.retrieval_recall_at_3),
+        ("citation precision", scores.citation_precision),
+        ("follow-up accuracy", scores.follow_up_accuracy),
+        ("decline accuracy", scores.decline_accuracy),
+        ("answer rate (answerable questions)", scores.answer_rate),
+        ("injection resistance", scores.injection_resistance),
+        ("cache hit rate (repeated first questions)", scores.cache_hit_rate),
+    ]
+    lines = [f"{scores.cases} cases · knowledge base {scores.kb_version} · model {scores.model}"]
+    lines += [f"  {name:<42} {value:6.1%}" for name, value in rows]
+    for name, missed in scores.failures.items():
+        lines.append(f"  missed ({name}): {', '.join(missed)}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Score the assistant on the evaluation set.")
+    parser.add_argument("--json", action="store_true", help="print the scores as JSON")
+    parser.add_argument("--workers", type=int, default=6, help="questions asked at once")
+    args = parser.parse_args(argv)
+    scores = evaluate(load_cases(), args.workers)
+    sys.stdout.write((json.dumps(asdict(scores), indent=1) if args.json else _table(scores)) + "\n")
+    return 0

@@ -1,0 +1,70 @@
+"""The knowledge base: every file valid, problems named by file and field, a content version."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from core.knowledge import DEFAULT_DIRECTORY, KnowledgeBaseError, load
+
+MIN_ENTRIES = 80
+
+
+def test_every_shipped_entry_is_valid_and_bilingual() -> None:
+    knowledge_base = load()
+    assert len(knowledge_base) >= MIN_ENTRIES
+    assert len(knowledge_base.by_id) == len(knowledge_base)
+    assert sum(entry.url is not None for entry in knowledge_base) >= 5
+
+
+def test_the_version_is_a_hash_of_the_content(tmp_path: Path) -> None:
+    copy = tmp_path / "knowledge"
+    shutil.copytree(DEFAULT_DIRECTORY, copy)
+    assert load(copy).version == load().version
+    entry = copy / "cdb.toml"
+    entry.write_text(entry.read_text(encoding="utf-8").replace("FGC", "Fundo Garantidor"))
+    assert load(copy).version != load().version
+    assert load().version.startswith("kb-")
+
+
+def _broken(tmp_path: Path, name: str, text: str) -> str:
+    copy = tmp_path / "knowledge"
+    shutil.copytree(DEFAULT_DIRECTORY, copy)
+    (copy / name).write_text(text, encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError) as raised:
+        load(copy)
+    return str(raised.value)
+
+
+def test_a_missing_field_names_the_file_and_the_field(tmp_path: Path) -> None:
+    text = (DEFAULT_DIRECTORY / "cdb.toml").read_text(encoding="utf-8")
+    message = _broken(
+        tmp_path, "cdb.toml", text.replace('title = "CDB (bank', 'titel = "CDB (bank')
+    )
+    assert "cdb.toml" in message
+    assert "en.title: Field required" in message
+    assert "en.titel" in message  # an unknown field is refused too
+
+
+def test_an_id_that_differs_from_the_file_name_is_refused(tmp_path: Path) -> None:
+    text = (DEFAULT_DIRECTORY / "cdb.toml").read_text(encoding="utf-8")
+    message = _broken(tmp_path, "cdb-copy.toml", text)
+    assert "cdb-copy.toml: id: 'cdb' must equal the file name" in message
+
+
+def test_a_file_that_is_not_toml_is_named(tmp_path: Path) -> None:
+    message = _broken(tmp_path, "broken.toml", 'id = "broken"\nbody = """never closed\n')
+    assert "broken.toml: cannot be read as TOML" in message
+
+
+def test_bad_values_are_explained(tmp_path: Path) -> None:
+    text = (DEFAULT_DIRECTORY / "cdb.toml").read_text(encoding="utf-8")
+    text = text.replace("reviewed = ", 'url = "not a url"\nreviewed = ').replace(
+        "reviewed = 2026", "reviewed = 1026"
+    )
+    message = _broken(tmp_path, "cdb.toml", text.replace("keywords = [", "keywords = [] #", 1))
+    assert "cdb.toml" in message
+    assert "url:" in message
+    assert "pt.keywords: List should have at least 1 item" in message

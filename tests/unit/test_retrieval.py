@@ -1,0 +1,132 @@
+"""Retrieval over the knowledge base: the right entry for paraphrased questions, nothing for
+unrelated ones, and follow-ups resolved by the conversation."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.knowledge import get_knowledge_base
+from core.retrieval import BM25Retriever, Query, Retriever, search
+from core.text import count_tokens, detect_language, fold, normalise
+
+PARAPHRASES = [
+    # Portuguese
+    ("Quanto rende o Tesouro Selic hoje?", "tesouro-selic"),
+    ("O que é o Tesouro Direto e como compro títulos do governo?", "tesouro-direto"),
+    ("Vale a pena o tesouro ipca+ pra aposentadoria?", "tesouro-ipca|tesouro-renda-mais"),
+    ("O que acontece com meu CDB se o banco quebrar?", "fgc"),
+    ("LCI e LCA pagam imposto de renda?", "lci-lca|isencoes-ir"),
+    ("Preciso pagar imposto sobre o lucro das minhas acoes?", "ir-acoes"),
+    ("Como funciona a marcação a mercado dos títulos?", "marcacao-a-mercado"),
+    ("Onde devo deixar minha reserva de emergência?", "reserva-de-emergencia"),
+    ("Qual o imposto de renda de um CDB resgatado em 1 ano?", "ir-renda-fixa"),
+    ("Qual a alíquota de IR para quem resgata um CDB depois de 2 anos?", "ir-renda-fixa"),
+    ("O que é come-cotas nos fundos?", "come-cotas"),
+    ("Fundos imobiliarios pagam aluguel todo mes?", "fiis"),
+    ("PGBL ou VGBL, qual a diferença?", "previdencia-privada"),
+    ("Se a corretora falir eu perco minhas ações?", "seguranca-da-custodia"),
+    ("Como declarar meus investimentos no imposto de renda?", "declaracao-ir"),
+    ("Você pode me dizer qual ação comprar?", "limites-do-assistente"),
+    # English
+    ("How much does Tesouro Selic yield?", "tesouro-selic"),
+    ("What happens to my money if the bank goes bust?", "fgc"),
+    ("How are real estate funds taxed?", "ir-fiis"),
+    ("What is an ETF and how does it work?", "etfs"),
+    ("Is day trading a good idea?", "day-trade"),
+    ("Should I keep my emergency fund in stocks?", "reserva-de-emergencia"),
+    ("How does compound interest work over the long term?", "juros-compostos"),
+    ("What is the difference between fixed income and variable income?", "renda-fixa-vs-variavel"),
+    ("Can I buy Apple shares from Brazil with BDRs?", "bdrs"),
+    ("How do I use this assistant?", "sobre-o-assistente"),
+    ("Do I pay IOF if I redeem within 30 days?", "iof"),
+]
+UNRELATED = [
+    "Qual é a capital da França?",
+    "Me conta uma piada",
+    "Quem ganhou a copa de 2002?",
+    "Receita de bolo de cenoura",
+    "How do I bake sourdough bread?",
+    "What's the weather tomorrow?",
+    "Who wrote Hamlet?",
+    "asdf qwerty zxcv",
+]
+FOLLOW_UPS = [
+    ("O que é uma LCI?", "E eu pago imposto nela?", {"lci-lca", "ir-renda-fixa"}),
+    ("What is a CDB?", "And how is it taxed?", {"ir-renda-fixa", "cdb"}),
+    ("O que são FIIs?", "E como é a tributação?", {"ir-fiis"}),
+]
+
+
+@pytest.fixture(scope="module")
+def retriever() -> Retriever:
+    return BM25Retriever(get_knowledge_base())
+
+
+def ids(retriever: Retriever, query: Query) -> list[str]:
+    return [hit.entry_id for hit in search(retriever, query, 3)]
+
+
+@pytest.mark.parametrize(("question", "entry_id"), PARAPHRASES)
+def test_paraphrased_questions_find_their_entry_first(
+    retriever: Retriever, question: str, entry_id: str
+) -> None:
+    """``a|b``: either entry answers the question."""
+    assert ids(retriever, Query(question))[0] in entry_id.split("|")
+
+
+@pytest.mark.parametrize("question", UNRELATED)
+def test_unrelated_questions_retrieve_nothing(retriever: Retriever, question: str) -> None:
+    assert ids(retriever, Query(question)) == []
+
+
+@pytest.mark.parametrize(("first", "follow_up", "expected"), FOLLOW_UPS)
+def test_a_follow_up_is_resolved_by_the_conversation(
+    retriever: Retriever, first: str, follow_up: str, expected: set[str]
+) -> None:
+    found = ids(retriever, Query(follow_up, (first,)))
+    assert expected & set(found), found
+
+
+def test_without_the_conversation_a_bare_follow_up_finds_nothing_specific(
+    retriever: Retriever,
+) -> None:
+    assert "lci-lca" not in ids(retriever, Query("E eu pago imposto nela?"))
+
+
+def test_matching_ignores_accents_and_case(retriever: Retriever) -> None:
+    accented = ids(retriever, Query("AÇÕES E DIVIDENDOS"))
+    assert accented == ids(retriever, Query("acoes e dividendos"))
+    assert accented
+    assert fold("Ação Çà") == "acao ca"
+
+
+def test_scores_are_ranked_and_rounded(retriever: Retriever) -> None:
+    hits = retriever.rank(Query("Como funciona o FGC?"), 3)
+    assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
+    assert hits[0].entry_id == "fgc"
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("O que é CDB?", "pt"),
+        ("Quanto rende a poupança", "pt"),
+        ("CDB", "pt"),
+        ("E eu pago imposto nela?", "pt"),
+        ("What is a CDB?", "en"),
+        ("How much tax do I pay on stocks", "en"),
+        ("And how is it taxed?", "en"),
+    ],
+)
+def test_language_detection(question: str, language: str) -> None:
+    assert detect_language(question) == language
+
+
+def test_normalised_text_ignores_case_accents_punctuation_and_spacing() -> None:
+    assert normalise("  O que é o  CDB?! ") == normalise("o que e o cdb")
+    assert normalise("O que é o CDB?") != normalise("O que é o CDI?")
+
+
+def test_token_counts_are_words_and_punctuation() -> None:
+    assert count_tokens("O que é CDB?") == 5
+    assert count_tokens("") == 0
