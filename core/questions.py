@@ -90,9 +90,20 @@ class QuestionService:
         question = self._repository.create(
             Question(user_id=user_id, session_id=session_id, text=text)
         )
-        self._conversations.touch(question)
+        self._record_in_conversation(question)
         metrics.add_metric(name="QuestionsSubmitted", unit=MetricUnit.Count, value=1)
         return question
+
+    def _record_in_conversation(self, question: Question) -> None:
+        """The conversation's title, activity and count: kept up to date, but a failure to
+        update them never fails (or loses) the question that is already stored."""
+        try:
+            self._conversations.touch(question)
+        except (DependencyUnavailable, DependencyError) as exc:
+            logger.warning(
+                "The conversation could not be updated",
+                extra={"question_id": question.question_id, "error": str(exc)},
+            )
 
     def _dispatch(self, question: Question) -> None:
         """Publish to the questions topic, briefly retrying; PublishFailed if it will not go."""

@@ -131,12 +131,13 @@ class Repository:
         """Up to ``limit`` items under ``prefix``, newest first, and the sk to resume after.
 
         With ``conversation``, the items come from that conversation's index instead of the
-        user's partition; with ``before_sk``, only items that sort before it.
+        user's partition; with ``before_sk``, only items that sort before it (instead of those
+        under ``prefix``: use it where the partition holds one kind of item).
 
         Filters apply after DynamoDB reads, so a filtered page keeps reading until it is full or
         the partition is exhausted; the cursor is the last item returned, never one skipped.
         """
-        values: dict[str, AttributeValueTypeDef] = {":prefix": encode(prefix)}
+        values: dict[str, AttributeValueTypeDef] = {}
         query: dict[str, Any] = {
             "TableName": self._table,
             "ScanIndexForward": False,
@@ -144,21 +145,20 @@ class Repository:
         }
         if conversation is None:
             values[":pk"] = encode(user_pk(user_id))
-            query["KeyConditionExpression"] = "pk = :pk AND begins_with(sk, :prefix)"
+            partition = "pk = :pk"
         else:
+            # Only questions carry ``conversation``: the index holds nothing else.
             values[":conversation"] = encode(conversation)
             query["IndexName"] = CONVERSATION_INDEX
-            query["KeyConditionExpression"] = "conversation = :conversation AND " + (
-                "sk BETWEEN :prefix AND :before" if before_sk else "begins_with(sk, :prefix)"
-            )
+            partition = "conversation = :conversation"
         if before_sk:
-            if conversation is None:
-                query["KeyConditionExpression"] = "pk = :pk AND sk BETWEEN :prefix AND :before"
-            # BETWEEN is inclusive: the item itself is dropped below.
             values[":before"] = encode(before_sk)
+            query["KeyConditionExpression"] = f"{partition} AND sk < :before"
+        else:
+            values[":prefix"] = encode(prefix)
+            query["KeyConditionExpression"] = f"{partition} AND begins_with(sk, :prefix)"
+        # DynamoDB allows no key attribute in a filter: only status and read_at are filtered.
         filters = [filter_expression] if filter_expression else []
-        if before_sk:
-            filters.append("sk <> :before")
         if filter_status:
             filters.append("#status = :status")
             values[":status"] = encode(filter_status)

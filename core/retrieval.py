@@ -8,6 +8,7 @@ with it numpy): the other functions start as fast as before.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,6 +23,9 @@ from core.prompt import Turn, bounded_history
 from core.repository import QuestionRepository
 from core.settings import get_settings
 from core.text import covered, detect_language, stems, vocabulary, words
+
+# bm25s says "Building index from tokens" at DEBUG on every cold start; it is not news.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 # An entry grounds an answer only if it contains at least this share of the question's content
 # words (so "the capital of France" does not match an entry on capital gains); the best such entry

@@ -219,7 +219,7 @@ def _print_result(result: dict[str, Any]) -> None:
         subtitle = f"{result.get('model')} · {result.get('latency_ms')} ms"
         if result.get("from_cache"):
             subtitle += f" · from the cache ({result.get('cached_from')})"
-        console.print(Panel(result["answer"], title="answered", subtitle=subtitle))
+        console.print(Panel(escape(result["answer"]), title="answered", subtitle=subtitle))
         for number, source in enumerate(result.get("sources") or [], start=1):
             line = f"  [{number}] {source['title']}  ({source['id']})  {source.get('url') or ''}"
             console.print(escape(line.rstrip()))
@@ -448,7 +448,9 @@ def kb_show(
         local = entry.text(language)
         console.print(
             Panel(
-                local.body, title=f"[{language}] {local.title}", subtitle=", ".join(local.keywords)
+                escape(local.body),
+                title=escape(f"[{language}] {local.title}"),
+                subtitle=escape(", ".join(local.keywords)),
             )
         )
 

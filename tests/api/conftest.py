@@ -59,10 +59,9 @@ class Api:
         tokens: dict[str, Any] = response.json()
         return tokens
 
-    def ask(self, user: User, text: str, **headers: str) -> Any:
-        return self.client.post(
-            "/api/v1/questions", json={"question": text}, headers={**user.headers, **headers}
-        )
+    def ask(self, user: User, text: str, session_id: str | None = None, **headers: str) -> Any:
+        body = {"question": text, **({"session_id": session_id} if session_id else {})}
+        return self.client.post("/api/v1/questions", json=body, headers={**user.headers, **headers})
 
     def published(self) -> list[dict[str, Any]]:
         """Messages the questions topic received (drains its capture queue)."""

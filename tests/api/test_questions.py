@@ -210,12 +210,21 @@ def test_one_question_shows_its_status_answer_and_timestamps(api: Api) -> None:
         prompt_tokens=10,
         completion_tokens=7,
         llm_latency_ms=321,
+        sources=[{"id": "etfs", "title": "ETFs", "url": None}],
+        kb_version="kb-0123456789ab",
+        grounded=True,
     )
     response = api.client.get(f"{QUESTIONS}/{ana.session_id}/{question_id}", headers=ana.headers)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "answered"
     assert body["answer"] == "Um fundo negociado em bolsa."
+    assert body["sources"] == [{"id": "etfs", "title": "ETFs", "url": None}]
+    assert (body["grounded"], body["kb_version"], body["from_cache"]) == (
+        True,
+        "kb-0123456789ab",
+        False,
+    )
     assert (body["model"], body["prompt_tokens"], body["completion_tokens"]) == (
         "gpt-4o-mini",
         10,

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdk_app.build import ROOT, copy_project
+from cdk_app.build import ROOT, ROOTS, copy_project, dependencies_of
+from core.knowledge import load
 
 
-def test_the_asset_carries_the_web_page_and_the_asl_but_no_caches(tmp_path: Path) -> None:
+def test_the_asset_carries_the_web_page_the_asl_and_the_knowledge_base_but_no_caches(
+    tmp_path: Path,
+) -> None:
     copy_project(tmp_path)
+    # The knowledge base, where the functions look for it: the same entries, the same version.
+    shipped = load(tmp_path / "knowledge")
+    assert shipped.version == load().version and len(shipped) >= 80
+    assert (tmp_path / "core" / "knowledge.py").is_file()
     for data in (
         "api/web/index.html",
         "api/web/static/app.js",
@@ -20,3 +27,8 @@ def test_the_asset_carries_the_web_page_and_the_asl_but_no_caches(tmp_path: Path
     assert not list(tmp_path.rglob("__pycache__"))
     assert not (tmp_path / "tests").exists()
     assert not (tmp_path / "local").exists()
+
+
+def test_the_retrieving_function_gets_its_libraries() -> None:
+    packages = dependencies_of(ROOTS)
+    assert {"bm25s", "numpy", "snowballstemmer"} <= set(packages)
