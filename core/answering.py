@@ -69,24 +69,12 @@ def _complete(request: dict[str, Any]) -> dict[str, Any]:
         else cache_key(question.text, knowledge_base.version, client.identity, PROMPT_VERSION)
     )
     cache = AnswerCache()
-    cached = cache.get(key) if key else None
-    if cached is not None:
-        metrics.add_metric(name="CacheHits", unit=MetricUnit.Count, value=1)
-        logger.info("Answer reused from the cache", extra={"cached_from": cached.question_id})
-        return Completion(
-            answer=cached.answer,
-            model=cached.model,
-            prompt_tokens=0,
-            completion_tokens=0,
-            latency_ms=0,
-            sources=cached.sources,
-            kb_version=cached.kb_version,
-            grounded=cached.grounded,
-            from_cache=True,
-            cached_from=cached.question_id,
-            cache_key=key,
-        ).model_dump(mode="json")
     if key and cache.enabled:
+        cached = cache.get(key)
+        if cached is not None:
+            metrics.add_metric(name="CacheHits", unit=MetricUnit.Count, value=1)
+            logger.info("Answer reused from the cache", extra={"cached_from": cached.question_id})
+            return cached.reused(key).model_dump(mode="json")
         metrics.add_metric(name="CacheMisses", unit=MetricUnit.Count, value=1)
     language = task.retrieval.language
     entries = _entries(knowledge_base, task.retrieval)

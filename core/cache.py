@@ -32,6 +32,22 @@ class CachedAnswer(BaseModel):
     kb_version: str
     grounded: bool
 
+    def reused(self, key: str) -> Completion:
+        """This answer as the completion of a new question: no tokens, no model time."""
+        return Completion(
+            answer=self.answer,
+            model=self.model,
+            prompt_tokens=0,
+            completion_tokens=0,
+            latency_ms=0,
+            sources=self.sources,
+            kb_version=self.kb_version,
+            grounded=self.grounded,
+            from_cache=True,
+            cached_from=self.question_id,
+            cache_key=key,
+        )
+
 
 def cache_key(question: str, kb_version: str, model: str, prompt_version: str) -> str:
     material = "\x1f".join((normalise(question), kb_version, model, prompt_version))
