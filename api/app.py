@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors, web
-from api.middleware import BodySizeLimit
+from api.middleware import BodySizeLimit, SecurityHeaders
 from api.routes import api_router
 from core.accounts import signing_key
 from core.settings import get_api_settings
@@ -44,6 +44,9 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.include_router(api_router)
     web.install(app)
+    # The last added runs first: the size limit sits inside CORS, so a 413 carries CORS headers
+    # too, and every answer, refusals included, gets the security headers.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -53,5 +56,5 @@ def create_app() -> FastAPI:
             expose_headers=["Location", "Retry-After"],
             max_age=600,
         )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app

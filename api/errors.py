@@ -77,7 +77,13 @@ def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     details = [ErrorDetail(field=field, reason=exc.message)] if field else []
     if status >= 500:
         logger.error("Request failed", extra={"error_code": exc.code, "error": exc.message})
-    message = exc.message if status < 500 or status == 503 else "The service failed."
+    if status < 500 or isinstance(exc, errors.PublishFailed):
+        message = exc.message  # the project's own words about the request
+    elif status == 503:
+        # The SDK's text names endpoints, tables and, on AWS, accounts and roles: logs only.
+        message = "A service the API needs is unavailable. Please try again shortly."
+    else:
+        message = "The service failed."
     return error_response(status, exc.code, message, details, headers)
 
 

@@ -69,3 +69,47 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+HSTS = b"max-age=31536000; includeSubDomains"
+
+
+class SecurityHeaders:
+    """Headers every response should carry, unless a route set its own.
+
+    - ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: no-referrer`` everywhere;
+    - ``Cache-Control: no-store`` on the API (tokens and a user's data must not be cached);
+    - ``Strict-Transport-Security`` when the request came over HTTPS (directly, or through API
+      Gateway or a proxy that says so in ``X-Forwarded-Proto``).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_headers = dict(scope.get("headers", []))
+        https = scope.get("scheme") == "https" or (
+            request_headers.get(b"x-forwarded-proto", b"").split(b",")[0].strip() == b"https"
+        )
+        api = str(scope.get("path", "")).startswith("/api/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                wanted = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                ]
+                if api:
+                    wanted.append((b"cache-control", b"no-store"))
+                if https:
+                    wanted.append((b"strict-transport-security", HSTS))
+                headers += [(name, value) for name, value in wanted if name not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -41,7 +41,12 @@ class RefreshRequest(Request):
 # Any character but controls (line breaks and tabs are fine), with at least one that is not
 # white space. The service trims the question and checks the same rules again.
 _TEXT = r"[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
-_VISIBLE = r"[^\s\x00-\x1F\x7F-\x9F]"
+# Not white space, not a control, not an invisible format character (Unicode Cf, BMP ones).
+_INVISIBLE = (
+    r"\u00AD\u0600-\u0605\u061C\u06DD\u070F\u0890\u0891\u08E2\u180E\u200B-\u200F"
+    r"\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB"
+)
+_VISIBLE = f"[^\\s\\x00-\\x1F\\x7F-\\x9F{_INVISIBLE}]"
 QUESTION_PATTERN = f"^{_TEXT}*{_VISIBLE}{_TEXT}*$"
 
 

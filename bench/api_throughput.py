@@ -74,6 +74,7 @@ def run(requests: int, rounds: int) -> None:
         POWERTOOLS_METRICS_DISABLED="true",
         POWERTOOLS_LOG_LEVEL="WARNING",
     )
+    os.environ.setdefault("ENVIRONMENT", "development")  # moto in-process: development
     os.environ.pop("AWS_ENDPOINT_URL", None)
     with mock_aws():
         provision_api_resources()

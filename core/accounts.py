@@ -11,6 +11,7 @@ Items: ``USERNAME#<name>`` / ``USERNAME`` (uniqueness), ``USER#<id>`` / ``PROFIL
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -71,8 +72,16 @@ def _dummy_hash() -> str:
     return password_hasher().hash(uuid.uuid4().hex)
 
 
+@lru_cache
+def _process_key() -> str:
+    """Development without a configured key: a random key for this process only, so that no
+    key written anywhere can sign a token it accepts (tokens end with the process)."""
+    return secrets.token_urlsafe(48)
+
+
 def signing_key(settings: AuthSettings | None = None) -> str:
-    """The token signing key; refuses a missing or default key outside development."""
+    """The token signing key; refuses a missing, weak or published key outside development,
+    and in development without one, makes a random key per process."""
     settings = settings or get_auth_settings()
     key: str | None = None
     if settings.token_signing_key is not None:
@@ -86,8 +95,8 @@ def signing_key(settings: AuthSettings | None = None) -> str:
             ).strip()
         except parameters.exceptions.GetParameterError as exc:
             raise DependencyUnavailable(f"Could not read the signing key secret: {exc}") from exc
-    if settings.is_development:
-        return key or DEVELOPMENT_SIGNING_KEY
+    if settings.is_development and not key:
+        return _process_key()
     if not key or key == DEVELOPMENT_SIGNING_KEY:
         raise ConfigurationError(
             f"ENVIRONMENT={settings.environment} needs a real token signing key: set "

@@ -242,7 +242,7 @@ class QuestionRepository(Repository):
             ConsistentRead=True,
         )
         if "Item" not in response:
-            raise QuestionNotFound(f"Question {question_id} of user {user_id} does not exist.")
+            raise QuestionNotFound(f"Question {question_id} does not exist.")
         return Question.model_validate(decode_item(response["Item"]))
 
     @aws_call
@@ -300,9 +300,7 @@ class QuestionRepository(Repository):
                 raise
             old: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
             if not old:
-                raise QuestionNotFound(
-                    f"Question {question_id} of user {user_id} does not exist."
-                ) from exc
+                raise QuestionNotFound(f"Question {question_id} does not exist.") from exc
             current = _deserializer.deserialize(old["status"])
             raise IllegalTransition(
                 f"Question {question_id} is {current}; it cannot become {target.value}.",

@@ -58,15 +58,18 @@ class LLMSettings(BaseSettings):
         return self.openai_api_key is not None or bool(self.openai_api_key_secret_name)
 
 
+# Once the development key, printed here; refused as a signing key everywhere now.
 DEVELOPMENT_SIGNING_KEY = "development-only-signing-key-not-for-production-use"
+DEVELOPMENT_ENVIRONMENTS = ("development", "dev", "local", "test")
 
 
 class AuthSettings(BaseSettings):
-    """Accounts and tokens. Outside development a real signing key is required."""
+    """Accounts and tokens. Production unless development is asked for (``toro dev`` does);
+    outside development a real signing key is required."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    environment: str = "development"
+    environment: str = "production"
     token_signing_key: SecretStr | None = None
     # On AWS the key lives in Secrets Manager; this names the secret (read with caching).
     token_signing_key_secret_name: str | None = None
@@ -77,7 +80,7 @@ class AuthSettings(BaseSettings):
 
     @property
     def is_development(self) -> bool:
-        return self.environment.lower() in ("development", "dev", "local", "test")
+        return self.environment.lower() in DEVELOPMENT_ENVIRONMENTS
 
 
 class ApiSettings(BaseSettings):

@@ -111,9 +111,30 @@ def _remember(key: str, question_id: str, completion: Completion) -> None:
         logger.warning("The answer could not be cached", extra={"error": str(exc)})
 
 
+# What a user is told for each failure: fixed words, never the provider's or AWS's own text
+# (billing and key messages, endpoints, ARNs); the detail goes to the logs only.
+FAILURE_MESSAGES = {
+    "LLMRateLimited": "The assistant's model was too busy to answer. Please ask again.",
+    "LLMTimeout": "The assistant's model took too long to answer. Please ask again.",
+    "LLMUnavailable": "The assistant's model could not be reached. Please ask again later.",
+    "CompletionInProgress": "The answer took too long to arrive. Please ask again.",
+    "LLMAuthError": "The assistant cannot reach its model right now. The team has been alerted.",
+    "LLMQuotaExceeded": "The assistant has reached its usage limit for now. Please ask later.",
+    "LLMBadRequest": "The assistant's model could not answer this question.",
+    "DependencyUnavailable": "A service the assistant needs was unavailable. Please ask again.",
+    "States.Timeout": "Answering took too long. Please ask again.",
+}
+DEFAULT_FAILURE_MESSAGE = "The question could not be answered. Please ask again later."
+# Errors whose messages are the project's own words about the question, safe to show.
+_OWN_WORDS = frozenset({"InvalidQuestion"})
+
+
 def record_failure(task: RecordFailureTask) -> Outcome:
     """Mark the question failed or rejected with the error the workflow caught."""
-    code, message = _describe(task.error.Error, task.error.Cause)
+    code, detail = _describe(task.error.Error, task.error.Cause)
+    message = detail if code in _OWN_WORDS else FAILURE_MESSAGES.get(code, DEFAULT_FAILURE_MESSAGE)
+    if message != detail:
+        logger.warning("Why the question failed", extra={"error_code": code, "detail": detail})
     repository = QuestionRepository()
     try:
         question = repository.transition(

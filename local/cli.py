@@ -90,11 +90,17 @@ def dev(
         bool, typer.Option("--fast-retries", help="Cap every workflow retry wait at 1 s.")
     ] = False,
 ) -> None:
-    """Run the whole system: AWS endpoint, Lambdas, state machine, answerer and API."""
+    """Run the whole system: AWS endpoint, Lambdas, state machine, model and API."""
     # Imported here: the other commands start faster without the runtime's packages.
-    from local.dev import DevConfig, DevStack, PortInUse
+    from local.dev import DevConfig, DevStack, PortInUse, exposure_warning
     from local.logs import configure
 
+    # Development is asked for here, never assumed: tokens are signed with a key made for this
+    # run unless TOKEN_SIGNING_KEY is set.
+    os.environ.setdefault("ENVIRONMENT", "development")
+    warning = exposure_warning(host)
+    if warning:
+        errors.print(Panel(warning, title="[bold red]warning[/bold red]", border_style="red"))
     configure(json_logs)
     stack = DevStack(DevConfig(host, aws_port, api_port, fast_retries))
     try:

@@ -8,6 +8,7 @@ and the API served by uvicorn.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import os
 import socket
 import threading
@@ -49,6 +50,22 @@ class Running:
     answerer_url: str
     resources: Resources
     started_in_seconds: float
+
+
+def exposure_warning(host: str) -> str | None:
+    """What to tell someone who serves the development system beyond this machine."""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if loopback:
+        return None
+    return (
+        f"toro dev is listening on {host}, not only on this machine. It is a development "
+        "system: accounts, questions and the AWS endpoint (with no credentials checked) are "
+        "open to anyone who can reach this address. Use it on a network you trust, or run "
+        "with --host 127.0.0.1."
+    )
 
 
 def ensure_free(host: str, port: int, role: str, option: str) -> None:

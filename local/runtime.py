@@ -215,6 +215,8 @@ class EmbeddedRuntime:
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
         os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+        # The embedded runtime is development by definition (the API's Lambda runs in it too).
+        os.environ.setdefault("ENVIRONMENT", "development")
         # Powertools Metrics keeps one metric set per process, which concurrent invocations
         # would mix; locally metrics stay off unless asked for (POWERTOOLS_METRICS_DISABLED).
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")

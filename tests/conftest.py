@@ -25,8 +25,12 @@ OFFLINE_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "ToroAssistant",
     "POWERTOOLS_SERVICE_NAME": "toro-assistant",
+    # Production is the default; tests ask for development as `toro dev` does.
+    "ENVIRONMENT": "test",
 }
 CLEARED_ENV = (
+    "TOKEN_SIGNING_KEY",
+    "TOKEN_SIGNING_KEY_SECRET_NAME",
     "AWS_ENDPOINT_URL",
     "AWS_PROFILE",
     "OPENAI_API_KEY",

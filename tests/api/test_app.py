@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import boto3
+import jwt
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from core import reset
-from core.accounts import ConfigurationError
+from core.accounts import ConfigurationError, signing_key
 from core.settings import DEVELOPMENT_SIGNING_KEY
+from local.dev import exposure_warning
 from tests.api.conftest import Api
 
 
@@ -115,3 +117,37 @@ def test_a_wrong_method_lists_every_method_the_path_serves(api: Api) -> None:
     assert response.status_code == 405
     assert response.headers["Allow"] == "GET, POST"
     assert api.client.put("/api/v1/sessions").headers["Allow"] == "GET, POST"
+
+
+def test_without_an_environment_the_app_is_production_and_needs_a_key(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ENVIRONMENT")
+    reset.clear_caches()
+    with pytest.raises(ConfigurationError), TestClient(create_app()):
+        pass
+
+
+def test_development_signs_with_a_key_of_its_own_never_the_published_one(api: Api) -> None:
+    ana = api.user("ana")
+    claims = jwt.decode(ana.tokens["access_token"], options={"verify_signature": False})
+    forged = jwt.encode(claims, DEVELOPMENT_SIGNING_KEY, algorithm="HS256")
+    response = api.client.get("/api/v1/questions", headers={"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 401
+    assert signing_key() != DEVELOPMENT_SIGNING_KEY and len(signing_key()) >= 32
+
+
+@pytest.mark.parametrize(
+    ("host", "warned"),
+    [
+        ("127.0.0.1", False),
+        ("localhost", False),
+        ("::1", False),
+        ("0.0.0.0", True),  # noqa: S104 - the address whose warning is tested
+        ("192.168.0.10", True),
+    ],
+)
+def test_toro_dev_warns_when_it_listens_beyond_this_machine(host: str, warned: bool) -> None:
+    warning = exposure_warning(host)
+    assert (warning is not None) is warned
+    assert warning is None or host in warning

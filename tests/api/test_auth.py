@@ -10,7 +10,7 @@ from typing import Any
 import jwt
 import pytest
 
-from core.settings import DEVELOPMENT_SIGNING_KEY
+from core.accounts import signing_key
 from tests.api.conftest import PASSWORD, Api
 
 REGISTER = "/api/v1/auth/register"
@@ -182,7 +182,7 @@ def _tampered(token: str, how: str) -> str:
     }
     forged = {**claims, **forgeries[how]}
     forged = {k: v for k, v in forged.items() if v is not None}
-    return jwt.encode(forged, DEVELOPMENT_SIGNING_KEY, algorithm="HS256")
+    return jwt.encode(forged, signing_key(), algorithm="HS256")
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,10 @@ from core import reset
 from tests.api.conftest import PASSWORD, provision_api_resources
 
 MIN_CASES = 200
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
+# Loading the schema starts the app, at collection, before the fixtures set the environment.
+with pytest.MonkeyPatch.context() as collecting:
+    collecting.setenv("ENVIRONMENT", "test")
+    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
 cases: Counter[str] = Counter()
 
 

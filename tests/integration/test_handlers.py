@@ -13,6 +13,7 @@ from core.errors import IllegalTransition, InvalidEvent, InvalidQuestion, LLMRat
 from core.knowledge import get_knowledge_base
 from core.models import Question, QuestionStatus
 from core.repository import NotificationRepository, QuestionRepository
+from core.steps import FAILURE_MESSAGES
 from handlers import (
     call_openai,
     mark_failed,
@@ -242,8 +243,10 @@ def test_mark_failed_records_the_caught_error(
     assert result["status"] == "failed"
     stored = QuestionRepository().get(USER_ID, QUESTION_ID)
     assert stored.error_code == "LLMQuotaExceeded"
-    assert stored.error_message is not None
-    assert stored.error_message.startswith("The model's quota is exhausted")
+    # The user is told in fixed words; the provider's own text (billing, keys) stays in the logs.
+    assert stored.error_message == FAILURE_MESSAGES["LLMQuotaExceeded"]
+    cause = load_event("mark_failed/failed")["error"]["Cause"]
+    assert "quota" in cause and cause not in stored.error_message
     assert stored.failed_at is not None
 
 
