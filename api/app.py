@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.trustedhost import TrustedHostMiddleware
 
 from api import errors, web
 from api.middleware import BodySizeLimit, SecurityHeaders
@@ -56,5 +57,7 @@ def create_app() -> FastAPI:
             expose_headers=["Location", "Retry-After"],
             max_age=600,
         )
+    if settings.hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.hosts)
     app.add_middleware(SecurityHeaders)
     return app

@@ -5,12 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from core.conversations import Conversation
-from core.errors import InvalidQuestion
+from core.errors import InvalidQuestion, WeakPassword
 from core.models import Notification, Question, QuestionStatus
 from core.pagination import Page
+from core.passwords import check_new_password
 from core.settings import get_settings
 from core.validation import clean_question
 
@@ -32,6 +41,28 @@ class Request(BaseModel):
 class Credentials(Request):
     username: Username
     password: Password
+
+
+class NewAccount(Credentials):
+    """Registration: the password must also pass the password policy (core/passwords.py)."""
+
+    password: Annotated[
+        str,
+        Field(
+            min_length=8,
+            max_length=128,
+            description="8-128 characters, not only spaces, no control characters, and not "
+            "common or easily guessed (checked with zxcvbn).",
+        ),
+    ]
+
+    @field_validator("password")
+    @classmethod
+    def _policy(cls, password: str, info: ValidationInfo) -> str:
+        try:
+            return check_new_password(password, str(info.data.get("username", "")))
+        except WeakPassword as exc:
+            raise ValueError(exc.message) from exc
 
 
 class RefreshRequest(Request):

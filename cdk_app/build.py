@@ -36,6 +36,7 @@ ROOTS = (
     "pyjwt",
     "pwdlib",
     "argon2-cffi",
+    "zxcvbn",
     "bm25s",
     "snowballstemmer",
 )

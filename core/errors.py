@@ -82,6 +82,12 @@ class InvalidCursor(ToroError):
     code = "invalid_cursor"
 
 
+class WeakPassword(ToroError):
+    """A new password that is too short, blank, or too easy to guess."""
+
+    code = "weak_password"
+
+
 class IllegalTransition(ToroError):
     """A lifecycle change the current status does not allow (a duplicate or a race lost)."""
 

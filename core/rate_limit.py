@@ -1,50 +1,79 @@
 """Per-user rate limits kept in DynamoDB, so they hold across every API instance.
 
-A fixed window per user and action: one counter item per window, incremented with a conditional
-write that refuses to pass the limit. The item expires through the table's TTL.
+A sliding window: at most ``limit`` actions in any ``window_seconds``, however they fall on the
+clock (a fixed window let twice the limit through across a window's edge). One item per user
+and action keeps the times of the accepted actions still inside the window; each hit reads it
+and writes it back on the condition that nobody else wrote it in between (optimistic locking,
+retried a few times under contention). The item expires through the table's TTL.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from core.aws_errors import aws_call
-from core.errors import RateLimited
+from core.errors import DependencyUnavailable, RateLimited
 from core.repository import Repository, encode, user_pk
+
+if TYPE_CHECKING:
+    pass
+
+# Concurrent hits of one user that lose the race try again this many times.
+ATTEMPTS = 5
 
 
 class RateLimiter(Repository):
+    def __init__(
+        self, *args: object, clock: Callable[[], float] = time.time, **kwargs: object
+    ) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._clock = clock
+
     @aws_call
     def hit(self, user_id: str, action: str, *, limit: int, window_seconds: int = 60) -> None:
         """Count one ``action`` for the user; RateLimited (with seconds to wait) past ``limit``."""
-        now = time.time()
-        window = int(now // window_seconds)
-        window_end = (window + 1) * window_seconds
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={
-                    "pk": encode(user_pk(user_id)),
-                    "sk": encode(f"RATE#{action}#{window}"),
-                },
-                UpdateExpression="ADD hits :one SET #ttl = :ttl",
-                ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
-                ExpressionAttributeNames={"#ttl": "ttl"},
-                ExpressionAttributeValues={
-                    ":one": encode(1),
-                    ":limit": encode(limit),
-                    ":ttl": encode(window_end + window_seconds),
-                },
+        key = {"pk": encode(user_pk(user_id)), "sk": encode(f"RATE#{action}")}
+        for _ in range(ATTEMPTS):
+            now = self._clock()
+            found = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True)
+            item = found.get("Item", {})
+            version = int(item["version"]["N"]) if "version" in item else 0
+            recent = sorted(
+                float(value["N"])
+                for value in item.get("hits", {}).get("L", [])
+                if float(value["N"]) > now - window_seconds
             )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
-            retry_after = max(1, math.ceil(window_end - now))
-            raise RateLimited(
-                f"Too many questions: at most {limit} every {window_seconds} seconds. "
-                f"Try again in {retry_after} s.",
-                retry_after=retry_after,
-            ) from exc
+            if len(recent) >= limit:
+                retry_after = max(1, math.ceil(recent[-limit] + window_seconds - now))
+                raise RateLimited(
+                    f"Too many questions: at most {limit} every {window_seconds} seconds. "
+                    f"Try again in {retry_after} s.",
+                    retry_after=retry_after,
+                )
+            hits = [*recent, now]
+            try:
+                self._client.put_item(
+                    TableName=self._table,
+                    Item={
+                        **key,
+                        "hits": encode([Decimal(str(round(t, 3))) for t in hits]),
+                        "version": encode(version + 1),
+                        "ttl": encode(math.ceil(now + window_seconds)),
+                    },
+                    ConditionExpression="attribute_not_exists(pk) OR version = :version",
+                    ExpressionAttributeValues={":version": encode(version)},
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+                continue  # another hit of the same user wrote first: read again
+            return
+        raise DependencyUnavailable(
+            f"The rate limit for {action} could not be updated after {ATTEMPTS} attempts."
+        )

@@ -90,6 +90,9 @@ class ApiSettings(BaseSettings):
 
     # Comma-separated origins allowed by CORS; empty means same origin only.
     cors_allow_origins: str = ""
+    # Comma-separated host names the API answers to (others get 400, so nothing it builds from
+    # the Host header, like a redirect, can point elsewhere); empty means any.
+    allowed_hosts: str = ""
     max_body_bytes: int = Field(default=16 * 1024, ge=1024)
     rate_limit_questions_per_minute: int = Field(default=10, ge=1)
     publish_attempts: int = Field(default=3, ge=1, le=10)
@@ -97,6 +100,10 @@ class ApiSettings(BaseSettings):
     @property
     def cors_origins(self) -> list[str]:
         return [origin.strip() for origin in self.cors_allow_origins.split(",") if origin.strip()]
+
+    @property
+    def hosts(self) -> list[str]:
+        return [host.strip() for host in self.allowed_hosts.split(",") if host.strip()]
 
 
 @lru_cache

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response, status
 
 from api.deps import Accounts, CurrentUser
 from api.errors import documented
-from api.schemas import Credentials, RefreshRequest, TokenResponse, UserPublic
+from api.schemas import Credentials, NewAccount, RefreshRequest, TokenResponse, UserPublic
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     responses=documented(409, 503),
     summary="Create an account",
 )
-def register(body: Credentials, accounts: Accounts) -> UserPublic:
+def register(body: NewAccount, accounts: Accounts) -> UserPublic:
     user = accounts.register(body.username.lower(), body.password)
     return UserPublic.model_validate(user.model_dump())
 

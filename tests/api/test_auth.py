@@ -216,3 +216,40 @@ def test_missing_or_malformed_authorization_is_401(api: Api, header: str | None)
     response = api.client.get(PROTECTED, headers=headers)
     assert response.status_code == 401
     assert error_of(response)["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("        ", "only spaces"),
+        ("password", "top-10 common password"),
+        ("12345678", "top-10 common password"),
+        ("\x00" * 8, "control character"),
+        ("aaaaaaaaaaaa", "Repeats"),
+        ("carla2024", "too easy to guess"),  # the username and a year
+        ("toro1234", "too easy to guess"),  # the service's name
+        # Full-width letters: the same word once normalised (NFKC).
+        ("\uff50\uff41\uff53\uff53\uff57\uff4f\uff52\uff44", "top-10 common password"),
+    ],
+)
+def test_registration_refuses_weak_passwords_and_says_why(
+    api: Api, password: str, why: str
+) -> None:
+    response = api.client.post(REGISTER, json={"username": "carla", "password": password})
+    assert response.status_code == 422
+    [detail] = error_of(response)["details"]
+    assert detail["field"] == "password"
+    assert why in detail["reason"], detail["reason"]
+
+
+def test_a_strong_password_registers_and_old_weak_ones_still_log_in(api: Api) -> None:
+    assert (
+        api.client.post(
+            REGISTER, json={"username": "dani", "password": "purple-otter-galaxy"}
+        ).status_code
+        == 201
+    )
+    # Login applies no strength policy: accounts made under older rules keep working.
+    weak = api.client.post(LOGIN, json={"username": "dani", "password": "password"})
+    assert weak.status_code == 401
+    assert error_of(weak)["code"] == "unauthorized"

@@ -89,3 +89,19 @@ def test_a_5xx_names_no_table_endpoint_or_sdk_error(api: Api) -> None:
     for response in (health, listed):
         for leak in ("toro-assistant", "ResourceNotFound", "127.0.0.1", "botocore", "arn:aws"):
             assert leak not in response.text, (leak, response.text)
+
+
+def test_only_the_allowed_hosts_are_answered_when_set(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALLOWED_HOSTS", "api.example.com")
+    reset.clear_caches()
+    with TestClient(create_app(), base_url="https://api.example.com") as client:
+        assert client.get("/api/v1/health").status_code == 200
+        # A redirect (the trailing slash) stays on the allowed host...
+        redirect = client.get("/api/v1/questions/", follow_redirects=False)
+        assert redirect.headers["location"].startswith("https://api.example.com/")
+        # ...and a forged Host header is refused before anything is built from it.
+        forged = client.get("/api/v1/questions/", headers={"Host": "evil.example"})
+        assert forged.status_code == 400
+        assert "evil.example" not in forged.headers.get("location", "")

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from core.errors import RateLimited
 from core.models import QuestionStatus
+from core.rate_limit import RateLimiter
 from core.repository import QuestionRepository
 from tests.api.conftest import Api, User
 
@@ -285,3 +287,21 @@ def test_every_route_needs_a_token_except_auth_and_health(api: Api) -> None:
     ]:
         assert getattr(api.client, method)(path).status_code == 401, path
     assert api.client.get("/api/v1/health").status_code == 200
+
+
+def test_the_rate_limit_slides_instead_of_resetting_on_the_minute(api: Api) -> None:
+    """At most the limit in any 60 s: ten at 0:59 and ten more at 1:01 was twenty in 2 s."""
+    now = [3_600.0 + 59]
+    limiter = RateLimiter(clock=lambda: now[0])
+    for _ in range(10):
+        limiter.hit("ana", "questions", limit=10)
+    now[0] += 2  # across the minute's edge
+    with pytest.raises(RateLimited) as refused:
+        limiter.hit("ana", "questions", limit=10)
+    assert refused.value.retry_after == 58
+    now[0] += 57.5  # 59.5 s after the ten: still inside the window
+    with pytest.raises(RateLimited):
+        limiter.hit("ana", "questions", limit=10)
+    now[0] += 1  # 60.5 s after: the oldest has left the window
+    limiter.hit("ana", "questions", limit=10)
+    limiter.hit("bia", "questions", limit=10)  # per user
