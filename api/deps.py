@@ -39,10 +39,12 @@ def get_conversations() -> ConversationRepository:
 def current_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     tokens: Annotated[TokenService, Depends(get_tokens)],
+    accounts: Annotated[AccountService, Depends(get_accounts)],
 ) -> Principal:
+    """The caller of a genuine, current access token whose session has not ended."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationFailed("A bearer access token is required.")
-    return tokens.principal(credentials.credentials)
+    return accounts.require_active(tokens.principal(credentials.credentials))
 
 
 def check_conversation(

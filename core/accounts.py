@@ -12,7 +12,10 @@ Items: ``USERNAME#<name>`` / ``USERNAME`` (uniqueness), ``USER#<id>`` / ``PROFIL
 from __future__ import annotations
 
 import secrets
+import threading
+import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
@@ -262,6 +265,18 @@ class AccountRepository(Repository):
         return True
 
     @aws_call
+    def session_active(self, user_id: str, session_id: str) -> bool:
+        """Whether the session exists and has not been ended (logout, refresh-token reuse)."""
+        found = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": encode(user_pk(user_id)), "sk": encode(f"SESSION#{session_id}")},
+            ProjectionExpression="pk, revoked_at",
+            ConsistentRead=True,
+        )
+        item = found.get("Item")
+        return item is not None and "revoked_at" not in item
+
+    @aws_call
     def revoke_session(self, user_id: str, session_id: str) -> None:
         try:
             self._client.update_item(
@@ -274,6 +289,40 @@ class AccountRepository(Repository):
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
+
+
+class SessionCache:
+    """Which sessions were found active or ended, remembered for ``ttl_seconds`` per process.
+
+    An access token is checked against its session on every request; this spares the read for
+    a session checked moments ago. So a session ended in another process (another Lambda
+    instance) stops its access tokens here within ``ttl_seconds``; ended in this one, at once.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._seen: dict[tuple[str, str], tuple[bool, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, user_id: str, session_id: str, ttl_seconds: float) -> bool | None:
+        with self._lock:
+            found = self._seen.get((user_id, session_id))
+        if found is None or self.clock() - found[1] >= ttl_seconds:
+            return None
+        return found[0]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+    def put(self, user_id: str, session_id: str, active: bool) -> None:
+        with self._lock:
+            if len(self._seen) > 10_000:
+                self._seen.clear()
+            self._seen[(user_id, session_id)] = (active, self.clock())
+
+
+SESSIONS = SessionCache()
 
 
 class AccountService:
@@ -309,9 +358,22 @@ class AccountService:
         if not self._repository.rotate_refresh(user_id, session_id, jti, new_jti):
             # An old (already rotated) or revoked token: possibly stolen. End the session.
             self._repository.revoke_session(user_id, session_id)
+            SESSIONS.put(user_id, session_id, active=False)
             raise AuthenticationFailed("The refresh token is no longer valid; log in again.")
         return self._tokens.issue(user_id, session_id, new_jti)
 
     def logout(self, principal: Principal) -> None:
-        """End the caller's session: its refresh token stops working at once."""
+        """End the caller's session: its refresh and access tokens stop working at once."""
         self._repository.revoke_session(principal.user_id, principal.session_id)
+        SESSIONS.put(principal.user_id, principal.session_id, active=False)
+
+    def require_active(self, principal: Principal) -> Principal:
+        """The principal, if its session exists and has not ended; else AuthenticationFailed."""
+        ttl = get_auth_settings().session_check_seconds
+        active = SESSIONS.get(principal.user_id, principal.session_id, ttl)
+        if active is None:
+            active = self._repository.session_active(principal.user_id, principal.session_id)
+            SESSIONS.put(principal.user_id, principal.session_id, active)
+        if not active:
+            raise AuthenticationFailed("The session has ended; log in again.")
+        return principal

@@ -10,6 +10,7 @@ retried a few times under contention). The item expires through the table's TTL.
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -24,8 +25,10 @@ from core.repository import Repository, encode, user_pk
 if TYPE_CHECKING:
     pass
 
-# Concurrent hits of one user that lose the race try again this many times.
-ATTEMPTS = 5
+# Concurrent hits of one user that lose the race try again, after a short random wait that grows
+# with each try, this many times (six at once from one user settle well within it).
+ATTEMPTS = 12
+BACKOFF_SECONDS = 0.01
 
 
 class RateLimiter(Repository):
@@ -39,7 +42,8 @@ class RateLimiter(Repository):
     def hit(self, user_id: str, action: str, *, limit: int, window_seconds: int = 60) -> None:
         """Count one ``action`` for the user; RateLimited (with seconds to wait) past ``limit``."""
         key = {"pk": encode(user_pk(user_id)), "sk": encode(f"RATE#{action}")}
-        for _ in range(ATTEMPTS):
+        attempt = 0
+        while attempt < ATTEMPTS:
             now = self._clock()
             found = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True)
             item = found.get("Item", {})
@@ -72,7 +76,10 @@ class RateLimiter(Repository):
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                     raise
-                continue  # another hit of the same user wrote first: read again
+                # Another hit of the same user wrote first: wait a little, then read again.
+                attempt += 1
+                time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))  # noqa: S311 - jitter
+                continue
             return
         raise DependencyUnavailable(
             f"The rate limit for {action} could not be updated after {ATTEMPTS} attempts."

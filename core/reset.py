@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from core import answering, knowledge, questions, steps
+from core import accounts, answering, knowledge, questions, steps
 
 
 def clear_caches() -> None:
     steps.clear_caches()
     questions.clear_caches()
     answering.clear_caches()
+    accounts.SESSIONS.clear()
     knowledge.get_knowledge_base.cache_clear()
     # The retriever is built only where retrieval runs; importing it here would load numpy.
     retrieval = sys.modules.get("core.retrieval")

@@ -77,6 +77,9 @@ class AuthSettings(BaseSettings):
     token_audience: str = "toro-assistant-api"  # noqa: S105 - a name, not a secret
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
     refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=300)
+    # How long an API process trusts its last look at a session: the longest an access token
+    # keeps working there after its session ended in another process.
+    session_check_seconds: float = Field(default=30, ge=0, le=300)
 
     @property
     def is_development(self) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 import jwt
 import pytest
 
-from core.accounts import signing_key
+from core.accounts import SESSIONS, AccountRepository, signing_key
 from tests.api.conftest import PASSWORD, Api
 
 REGISTER = "/api/v1/auth/register"
@@ -253,3 +253,45 @@ def test_a_strong_password_registers_and_old_weak_ones_still_log_in(api: Api) ->
     weak = api.client.post(LOGIN, json={"username": "dani", "password": "password"})
     assert weak.status_code == 401
     assert error_of(weak)["code"] == "unauthorized"
+
+
+def test_an_access_token_stops_working_when_its_session_ends(api: Api) -> None:
+    user = api.user("jota")
+    assert api.client.get(PROTECTED, headers=user.headers).status_code == 200
+    assert api.client.post(LOGOUT, headers=user.headers).status_code == 204
+    after = api.client.get(PROTECTED, headers=user.headers)
+    assert after.status_code == 401
+    assert error_of(after)["message"] == "The session has ended; log in again."
+
+
+def test_refresh_token_reuse_also_stops_the_sessions_access_tokens(api: Api) -> None:
+    user = api.user("kaua")
+    rotated = api.client.post(REFRESH, json={"refresh_token": user.tokens["refresh_token"]})
+    fresh = {"Authorization": f"Bearer {rotated.json()['access_token']}"}
+    assert api.client.get(PROTECTED, headers=fresh).status_code == 200
+    api.client.post(REFRESH, json={"refresh_token": user.tokens["refresh_token"]})  # reuse
+    assert api.client.get(PROTECTED, headers=fresh).status_code == 401
+
+
+def test_a_token_for_a_session_that_never_existed_is_refused(api: Api) -> None:
+    user = api.user("lia")
+    claims = jwt.decode(user.tokens["access_token"], options={"verify_signature": False})
+    forged = jwt.encode({**claims, "sid": "01NOSUCHSESSION0000000000"}, signing_key(), "HS256")
+    response = api.client.get(PROTECTED, headers={"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 401
+
+
+def test_a_session_ended_elsewhere_stops_its_tokens_within_the_stated_bound(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ended by another API instance, a session is seen as ended here within
+    SESSION_CHECK_SECONDS (30 s): the longest a revoked access token can live."""
+    now = [1_000.0]
+    monkeypatch.setattr(SESSIONS, "clock", lambda: now[0])
+    user = api.user("mika")
+    assert api.client.get(PROTECTED, headers=user.headers).status_code == 200
+    AccountRepository().revoke_session(user.user_id, user.session_id)  # another instance
+    now[0] += 29.9
+    assert api.client.get(PROTECTED, headers=user.headers).status_code == 200
+    now[0] += 0.2
+    assert api.client.get(PROTECTED, headers=user.headers).status_code == 401

@@ -305,3 +305,14 @@ def test_the_rate_limit_slides_instead_of_resetting_on_the_minute(api: Api) -> N
     now[0] += 1  # 60.5 s after: the oldest has left the window
     limiter.hit("ana", "questions", limit=10)
     limiter.hit("bia", "questions", limit=10)  # per user
+
+
+def test_one_users_questions_at_the_same_moment_are_all_counted_and_accepted(api: Api) -> None:
+    """Six hits of one user racing on the limit's item: each is counted once, none is lost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(lambda _: RateLimiter().hit("ana", "race", limit=100), range(6)))
+    with pytest.raises(RateLimited):
+        for _ in range(95):
+            RateLimiter().hit("ana", "race", limit=100)
