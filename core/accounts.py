@@ -249,7 +249,7 @@ class AccountRepository(Repository):
             self._client.update_item(
                 TableName=self._table,
                 Key={"pk": encode(user_pk(user_id)), "sk": encode(f"SESSION#{session_id}")},
-                UpdateExpression="SET refresh_jti = :new, refreshed_at = :now",
+                UpdateExpression="SET refresh_jti = :new, previous_jti = :old, refreshed_at = :now",
                 ConditionExpression="attribute_exists(pk) AND refresh_jti = :old"
                 " AND attribute_not_exists(revoked_at)",
                 ExpressionAttributeValues={
@@ -263,6 +263,25 @@ class AccountRepository(Repository):
                 return False
             raise
         return True
+
+    @aws_call
+    def replaced_moments_ago(
+        self, user_id: str, session_id: str, jti: str, grace_seconds: float
+    ) -> str | None:
+        """The session's current refresh token id, if ``jti`` is the one it replaced less than
+        ``grace_seconds`` ago and the session has not ended; else None."""
+        found = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": encode(user_pk(user_id)), "sk": encode(f"SESSION#{session_id}")},
+            ConsistentRead=True,
+        )
+        item = decode_item(found.get("Item", {}))
+        if not item or "revoked_at" in item or item.get("previous_jti") != jti:
+            return None
+        replaced_at = datetime.fromisoformat(str(item["refreshed_at"]))
+        if (utc_now() - replaced_at).total_seconds() >= grace_seconds:
+            return None
+        return str(item["refresh_jti"])
 
     @aws_call
     def session_active(self, user_id: str, session_id: str) -> bool:
@@ -356,6 +375,13 @@ class AccountService:
         user_id, session_id, jti = str(claims["sub"]), str(claims["sid"]), str(claims["jti"])
         new_jti = new_id()
         if not self._repository.rotate_refresh(user_id, session_id, jti, new_jti):
+            # The token just replaced, again within moments (a retried request, a second tab
+            # refreshing at the same time): the same new refresh token, not a theft.
+            current = self._repository.replaced_moments_ago(
+                user_id, session_id, jti, get_auth_settings().refresh_grace_seconds
+            )
+            if current is not None:
+                return self._tokens.issue(user_id, session_id, current)
             # An old (already rotated) or revoked token: possibly stolen. End the session.
             self._repository.revoke_session(user_id, session_id)
             SESSIONS.put(user_id, session_id, active=False)

@@ -80,6 +80,9 @@ class AuthSettings(BaseSettings):
     # How long an API process trusts its last look at a session: the longest an access token
     # keeps working there after its session ended in another process.
     session_check_seconds: float = Field(default=30, ge=0, le=300)
+    # A refresh token replaced less than this long ago still gets the session's new refresh token
+    # (two refreshes at once); later, presenting it ends the session as a theft would.
+    refresh_grace_seconds: float = Field(default=10, ge=0, le=60)
 
     @property
     def is_development(self) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 import jwt
 import pytest
 
+from core import reset
 from core.accounts import SESSIONS, AccountRepository, signing_key
 from tests.api.conftest import PASSWORD, Api
 
@@ -99,7 +100,12 @@ def test_wrong_credentials_get_the_same_answer_whether_or_not_the_user_exists(ap
     assert error_of(wrong_password) == error_of(no_such_user)
 
 
-def test_refresh_rotates_and_a_reused_refresh_token_is_refused(api: Api) -> None:
+def test_refresh_rotates_and_a_reused_refresh_token_is_refused(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Past the grace window for two refreshes at once (tested below), reuse is a theft.
+    monkeypatch.setenv("REFRESH_GRACE_SECONDS", "0")
+    reset.clear_caches()
     user = api.user("fabi")
     first = user.tokens
     rotated = api.client.post(REFRESH, json={"refresh_token": first["refresh_token"]})
@@ -264,7 +270,11 @@ def test_an_access_token_stops_working_when_its_session_ends(api: Api) -> None:
     assert error_of(after)["message"] == "The session has ended; log in again."
 
 
-def test_refresh_token_reuse_also_stops_the_sessions_access_tokens(api: Api) -> None:
+def test_refresh_token_reuse_also_stops_the_sessions_access_tokens(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REFRESH_GRACE_SECONDS", "0")  # reuse past the grace window
+    reset.clear_caches()
     user = api.user("kaua")
     rotated = api.client.post(REFRESH, json={"refresh_token": user.tokens["refresh_token"]})
     fresh = {"Authorization": f"Bearer {rotated.json()['access_token']}"}
@@ -295,3 +305,36 @@ def test_a_session_ended_elsewhere_stops_its_tokens_within_the_stated_bound(
     assert api.client.get(PROTECTED, headers=user.headers).status_code == 200
     now[0] += 0.2
     assert api.client.get(PROTECTED, headers=user.headers).status_code == 401
+
+
+def test_two_refreshes_with_the_same_token_at_once_both_succeed(api: Api) -> None:
+    """A retried request or a second tab: the loser no longer logs the user out."""
+    user = api.user("nina")
+    first = api.client.post(REFRESH, json={"refresh_token": user.tokens["refresh_token"]})
+    second = api.client.post(REFRESH, json={"refresh_token": user.tokens["refresh_token"]})
+    assert first.status_code == second.status_code == 200
+    one, two = first.json(), second.json()
+    # The same new refresh token (its id), so either tab can go on refreshing.
+    jti = [
+        jwt.decode(body["refresh_token"], options={"verify_signature": False})["jti"]
+        for body in (one, two)
+    ]
+    assert jti[0] == jti[1]
+    for body in (one, two):
+        headers = {"Authorization": f"Bearer {body['access_token']}"}
+        assert api.client.get(PROTECTED, headers=headers).status_code == 200
+    assert api.client.post(REFRESH, json={"refresh_token": two["refresh_token"]}).status_code == 200
+
+
+def test_outside_the_grace_window_the_replaced_token_ends_the_session(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = api.user("otto")
+    rotated = api.client.post(REFRESH, json={"refresh_token": user.tokens["refresh_token"]})
+    assert rotated.status_code == 200
+    monkeypatch.setenv("REFRESH_GRACE_SECONDS", "0")  # the window has passed
+    reset.clear_caches()
+    reused = api.client.post(REFRESH, json={"refresh_token": user.tokens["refresh_token"]})
+    assert reused.status_code == 401
+    newest = api.client.post(REFRESH, json={"refresh_token": rotated.json()["refresh_token"]})
+    assert newest.status_code == 401
