@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from core.aws_errors import aws_call
 from core.errors import AuthenticationFailed, DependencyUnavailable, ToroError, UsernameTaken
 from core.models import new_id, utc_now
-from core.repository import Repository, decode_item, encode, user_pk
+from core.repository import Repository, decode_item, encode, session_sk, user_pk
 from core.settings import DEVELOPMENT_SIGNING_KEY, AuthSettings, get_auth_settings
 
 ALGORITHM = "HS256"
@@ -164,6 +164,10 @@ class TokenService:
         return Principal(user_id=str(claims["sub"]), session_id=str(claims["sid"]))
 
 
+def _session_key(user_id: str, session_id: str) -> dict[str, Any]:
+    return {"pk": encode(user_pk(user_id)), "sk": encode(session_sk(session_id))}
+
+
 class AccountRepository(Repository):
     @aws_call
     def create_user(self, username: str, password_hash: str) -> User:
@@ -233,7 +237,7 @@ class AccountRepository(Repository):
             TableName=self._table,
             Item={
                 "pk": encode(user_pk(user_id)),
-                "sk": encode(f"SESSION#{session_id}"),
+                "sk": encode(session_sk(session_id)),
                 "entity": encode("session"),
                 "session_id": encode(session_id),
                 "refresh_jti": encode(refresh_jti),
@@ -248,7 +252,7 @@ class AccountRepository(Repository):
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key={"pk": encode(user_pk(user_id)), "sk": encode(f"SESSION#{session_id}")},
+                Key=_session_key(user_id, session_id),
                 UpdateExpression="SET refresh_jti = :new, previous_jti = :old, refreshed_at = :now",
                 ConditionExpression="attribute_exists(pk) AND refresh_jti = :old"
                 " AND attribute_not_exists(revoked_at)",
@@ -264,18 +268,20 @@ class AccountRepository(Repository):
             raise
         return True
 
+    def _session(self, user_id: str, session_id: str) -> dict[str, Any]:
+        """The session's item (empty when there is none), read consistently."""
+        found = self._client.get_item(
+            TableName=self._table, Key=_session_key(user_id, session_id), ConsistentRead=True
+        )
+        return decode_item(found.get("Item", {}))
+
     @aws_call
     def replaced_moments_ago(
         self, user_id: str, session_id: str, jti: str, grace_seconds: float
     ) -> str | None:
         """The session's current refresh token id, if ``jti`` is the one it replaced less than
         ``grace_seconds`` ago and the session has not ended; else None."""
-        found = self._client.get_item(
-            TableName=self._table,
-            Key={"pk": encode(user_pk(user_id)), "sk": encode(f"SESSION#{session_id}")},
-            ConsistentRead=True,
-        )
-        item = decode_item(found.get("Item", {}))
+        item = self._session(user_id, session_id)
         if not item or "revoked_at" in item or item.get("previous_jti") != jti:
             return None
         replaced_at = datetime.fromisoformat(str(item["refreshed_at"]))
@@ -286,21 +292,15 @@ class AccountRepository(Repository):
     @aws_call
     def session_active(self, user_id: str, session_id: str) -> bool:
         """Whether the session exists and has not been ended (logout, refresh-token reuse)."""
-        found = self._client.get_item(
-            TableName=self._table,
-            Key={"pk": encode(user_pk(user_id)), "sk": encode(f"SESSION#{session_id}")},
-            ProjectionExpression="pk, revoked_at",
-            ConsistentRead=True,
-        )
-        item = found.get("Item")
-        return item is not None and "revoked_at" not in item
+        item = self._session(user_id, session_id)
+        return bool(item) and "revoked_at" not in item
 
     @aws_call
     def revoke_session(self, user_id: str, session_id: str) -> None:
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key={"pk": encode(user_pk(user_id)), "sk": encode(f"SESSION#{session_id}")},
+                Key=_session_key(user_id, session_id),
                 UpdateExpression="SET revoked_at = :now",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues={":now": encode(utc_now())},

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from core.aws_errors import aws_call
 from core.models import Question, new_id, utc_now
 from core.pagination import Page
-from core.repository import Repository, conversation_sk, encode, user_pk
+from core.repository import Repository, conversation_sk, encode, session_sk, user_pk
 
 TITLE_MAX_CHARS = 80
 
@@ -90,7 +90,7 @@ class ConversationRepository(Repository):
         """Whether ``session_id`` is one of the user's conversations or login sessions."""
         keys = [
             {"pk": encode(user_pk(user_id)), "sk": encode(sk)}
-            for sk in (conversation_sk(session_id), f"SESSION#{session_id}")
+            for sk in (conversation_sk(session_id), session_sk(session_id))
         ]
         request: dict[str, Any] = {
             self._table: {"Keys": keys, "ProjectionExpression": "pk", "ConsistentRead": True}

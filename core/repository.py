@@ -72,6 +72,11 @@ def conversation_sk(session_id: str) -> str:
     return f"CONV#{session_id}"
 
 
+def session_sk(session_id: str) -> str:
+    """A login session (its refresh token's state)."""
+    return f"SESSION#{session_id}"
+
+
 def encode(value: Any) -> AttributeValueTypeDef:
     if isinstance(value, datetime):
         value = value.isoformat()

@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from core.settings import get_settings
 from local import http
 from local.functions import ACCOUNT, DEFAULT_REGION, FUNCTIONS
 
@@ -477,7 +478,6 @@ def kb_search(
     knowledge_base = _knowledge_base(directory)
     hits = BM25Retriever(knowledge_base).rank(Query(text, tuple(reversed(after or []))), limit)
     # What the Retrieve task keeps: the relevant ones among its top RETRIEVAL_TOP_K.
-    from core.settings import get_settings
 
     kept = {hit.entry_id for hit in relevant(hits[: get_settings().retrieval_top_k])}
     table = Table("#", "id", "score", "coverage", "in context", "title")
