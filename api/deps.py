@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from core.accounts import AccountService, Principal, TokenService
+from core.accounts import UNKNOWN_CLIENT, AccountService, Principal, TokenService
 from core.conversations import ConversationRepository
 from core.errors import AuthenticationFailed, NotFound
 from core.questions import QuestionService
@@ -34,6 +34,12 @@ def get_notifications() -> NotificationRepository:
 
 def get_conversations() -> ConversationRepository:
     return ConversationRepository()
+
+
+def client_address(request: Request) -> str:
+    """The caller's address: the socket's peer locally, API Gateway's ``sourceIp`` on AWS
+    (Mangum passes it on), never a header a client could write."""
+    return request.client.host if request.client else UNKNOWN_CLIENT
 
 
 def current_principal(

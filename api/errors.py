@@ -43,6 +43,7 @@ STATUS: list[tuple[type[errors.ToroError], int]] = [
     (errors.InvalidCursor, 422),
     (errors.RateLimited, 429),
     (errors.PublishFailed, 503),
+    (errors.ServerBusy, 503),
     (errors.DependencyUnavailable, 503),
 ]
 FIELDS: dict[type[errors.ToroError], str] = {
@@ -69,15 +70,15 @@ def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-    if isinstance(exc, errors.RateLimited):
-        headers["Retry-After"] = str(exc.retry_after)
     if status == 503:
         headers["Retry-After"] = "5"
+    if isinstance(exc, errors.RateLimited | errors.ServerBusy):
+        headers["Retry-After"] = str(exc.retry_after)
     field = next((name for cls, name in FIELDS.items() if isinstance(exc, cls)), None)
     details = [ErrorDetail(field=field, reason=exc.message)] if field else []
     if status >= 500:
         logger.error("Request failed", extra={"error_code": exc.code, "error": exc.message})
-    if status < 500 or isinstance(exc, errors.PublishFailed):
+    if status < 500 or isinstance(exc, errors.PublishFailed | errors.ServerBusy):
         message = exc.message  # the project's own words about the request
     elif status == 503:
         # The SDK's text names endpoints, tables and, on AWS, accounts and roles: logs only.
@@ -167,7 +168,7 @@ def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "Conflict.",
         413: "Request body larger than the limit.",
         422: "Invalid input: each problem names its field.",
-        429: "Rate limited; see Retry-After.",
+        429: "Rate limited, or a daily token budget is used up; see Retry-After.",
         503: "A dependency is unavailable; see Retry-After.",
     }
     return {

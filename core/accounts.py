@@ -15,7 +15,8 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
@@ -27,16 +28,31 @@ from pwdlib import PasswordHash
 from pydantic import BaseModel
 
 from core.aws_errors import aws_call
-from core.errors import AuthenticationFailed, DependencyUnavailable, ToroError, UsernameTaken
+from core.errors import (
+    AuthenticationFailed,
+    DependencyUnavailable,
+    RateLimited,
+    ServerBusy,
+    ToroError,
+    UsernameTaken,
+)
 from core.models import new_id, utc_now
+from core.rate_limit import RateLimiter
 from core.repository import Repository, decode_item, encode, session_sk, user_pk
-from core.settings import DEVELOPMENT_SIGNING_KEY, AuthSettings, get_auth_settings
+from core.settings import (
+    DEVELOPMENT_SIGNING_KEY,
+    AuthSettings,
+    get_api_settings,
+    get_auth_settings,
+)
 
 ALGORITHM = "HS256"
 MIN_KEY_LENGTH = 32
 SECRET_MAX_AGE_SECONDS = 300
 INVALID_CREDENTIALS = "Invalid username or password."
 TokenType = Literal["access", "refresh"]
+# The client address when the request does not tell (a direct call, not over HTTP).
+UNKNOWN_CLIENT = "unknown"
 
 
 class ConfigurationError(ToroError):
@@ -69,10 +85,61 @@ def password_hasher() -> PasswordHash:
     return PasswordHash.recommended()
 
 
+class HashGate:
+    """At most ``password_hash_concurrency`` password hashes at once in this process.
+
+    Argon2 takes 64 MiB and a core's worth of time per hash: sixteen failed logins at once took a
+    local server from 306 MiB to 1.25 GiB. Past the bound a request waits its turn, for at most
+    ``password_hash_wait_seconds``, then gets ServerBusy (503 with Retry-After).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._slots: threading.BoundedSemaphore | None = None
+        self._size = 0
+        self.busy = 0
+        self.peak = 0
+
+    def _semaphore(self, size: int) -> threading.BoundedSemaphore:
+        with self._lock:
+            if self._slots is None or size != self._size:
+                self._slots, self._size = threading.BoundedSemaphore(size), size
+            return self._slots
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        settings = get_api_settings()
+        slots = self._semaphore(settings.password_hash_concurrency)
+        if not slots.acquire(timeout=settings.password_hash_wait_seconds):
+            raise ServerBusy("Too many sign-ins at this moment; try again in a second.")
+        with self._lock:
+            self.busy += 1
+            self.peak = max(self.peak, self.busy)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.busy -= 1
+            slots.release()
+
+
+HASHING = HashGate()
+
+
+def hash_password(password: str) -> str:
+    with HASHING.slot():
+        return password_hasher().hash(password)
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    with HASHING.slot():
+        return password_hasher().verify(password, password_hash)
+
+
 @lru_cache
 def _dummy_hash() -> str:
     """Verified against when the user does not exist, so both cases take the same time."""
-    return password_hasher().hash(uuid.uuid4().hex)
+    return hash_password(uuid.uuid4().hex)
 
 
 @lru_cache
@@ -344,24 +411,91 @@ class SessionCache:
 SESSIONS = SessionCache()
 
 
+class SignInThrottle:
+    """Bounds on the public sign-in endpoints, kept in DynamoDB like the question limit.
+
+    Per client address, every login, register and refresh request counts (and new accounts have
+    a lower bound of their own); per username, failed logins count, and past the limit the
+    username is locked (429 with Retry-After) until the oldest failure leaves the window. A
+    correct password ends the run of failures.
+    """
+
+    def __init__(self, limiter: RateLimiter | None = None) -> None:
+        self._limiter = limiter or RateLimiter()
+
+    def request(self, client: str, action: Literal["login", "register", "refresh"]) -> None:
+        settings = get_api_settings()
+        subject = f"CLIENT#{client}"
+        self._limiter.count(
+            subject,
+            "sign-in",
+            limit=settings.auth_attempts_per_minute,
+            window_seconds=60,
+            refusal="Too many sign-in requests from this address.",
+        )
+        if action == "register":
+            self._limiter.count(
+                subject,
+                "register",
+                limit=settings.registrations_per_hour,
+                window_seconds=3600,
+                refusal="Too many new accounts from this address.",
+            )
+
+    def check_username(self, username: str) -> None:
+        settings = get_api_settings()
+        self._limiter.check(
+            f"USERNAME#{username}",
+            "login-failures",
+            limit=settings.login_failures_before_lockout,
+            window_seconds=settings.login_lockout_seconds,
+            refusal="Too many failed logins for this username; it is locked for now.",
+        )
+
+    def failed(self, username: str) -> None:
+        settings = get_api_settings()
+        # Already at the limit (failures at the same moment) raises: the lock stands anyway.
+        with suppress(RateLimited):
+            self._limiter.count(
+                f"USERNAME#{username}",
+                "login-failures",
+                limit=settings.login_failures_before_lockout,
+                window_seconds=settings.login_lockout_seconds,
+                refusal="",
+            )
+
+    def succeeded(self, username: str) -> None:
+        self._limiter.forget(f"USERNAME#{username}", "login-failures")
+
+
 class AccountService:
     def __init__(
-        self, repository: AccountRepository | None = None, tokens: TokenService | None = None
+        self,
+        repository: AccountRepository | None = None,
+        tokens: TokenService | None = None,
+        throttle: SignInThrottle | None = None,
     ) -> None:
         self._repository = repository or AccountRepository()
         self._tokens = tokens or TokenService()
+        self._throttle = throttle or SignInThrottle()
 
-    def register(self, username: str, password: str) -> User:
-        return self._repository.create_user(username, password_hasher().hash(password))
+    def register(self, username: str, password: str, *, client: str = UNKNOWN_CLIENT) -> User:
+        self._throttle.request(client, "register")
+        return self._repository.create_user(username, hash_password(password))
 
-    def login(self, username: str, password: str) -> TokenPair:
+    def login(self, username: str, password: str, *, client: str = UNKNOWN_CLIENT) -> TokenPair:
+        self._throttle.request(client, "login")
+        self._throttle.check_username(username)
         found = self._repository.credentials(username)
         if found is None:
-            password_hasher().verify(password, _dummy_hash())
+            verify_password(password, _dummy_hash())
+            self._throttle.failed(username)
             raise AuthenticationFailed(INVALID_CREDENTIALS)
         user, password_hash = found
-        if not password_hasher().verify(password, password_hash):
+        if not verify_password(password, password_hash):
+            self._throttle.failed(username)
             raise AuthenticationFailed(INVALID_CREDENTIALS)
+        self._throttle.succeeded(username)
         return self._start_session(user.user_id)
 
     def _start_session(self, user_id: str) -> TokenPair:
@@ -370,7 +504,8 @@ class AccountService:
         self._repository.create_session(user_id, session_id, jti, ttl)
         return self._tokens.issue(user_id, session_id, jti)
 
-    def refresh(self, refresh_token: str) -> TokenPair:
+    def refresh(self, refresh_token: str, *, client: str = UNKNOWN_CLIENT) -> TokenPair:
+        self._throttle.request(client, "refresh")
         claims = self._tokens.verify(refresh_token, "refresh")
         user_id, session_id, jti = str(claims["sub"]), str(claims["sid"]), str(claims["jti"])
         new_jti = new_id()

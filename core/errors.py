@@ -55,7 +55,17 @@ class UsernameTaken(ToroError):
 class RateLimited(ToroError):
     code = "rate_limited"
 
-    def __init__(self, message: str, *, retry_after: int) -> None:
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class ServerBusy(ToroError):
+    """This process is at its bound for an expensive operation (password hashing) right now."""
+
+    code = "server_busy"
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 

@@ -29,6 +29,7 @@ from core.pagination import Page
 from core.rate_limit import RateLimiter
 from core.repository import QuestionRepository
 from core.settings import get_api_settings, get_settings
+from core.usage import TokenBudget
 from core.validation import clean_question
 
 # Set by the idempotent create when it really ran (a replay returns the stored result instead).
@@ -42,11 +43,13 @@ class QuestionService:
         publisher: Publisher | None = None,
         limiter: RateLimiter | None = None,
         conversations: ConversationRepository | None = None,
+        budget: TokenBudget | None = None,
     ) -> None:
         self._repository = repository or QuestionRepository()
         self._publisher = publisher or Publisher()
         self._limiter = limiter or RateLimiter()
         self._conversations = conversations or ConversationRepository()
+        self._budget = budget or TokenBudget()
 
     def submit(
         self, user_id: str, session_id: str, text: str, idempotency_key: str | None = None
@@ -84,6 +87,7 @@ class QuestionService:
         return question
 
     def _create(self, user_id: str, session_id: str, text: str) -> Question:
+        self._budget.check(user_id)
         self._limiter.hit(
             user_id, "questions", limit=get_api_settings().rate_limit_questions_per_minute
         )

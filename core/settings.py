@@ -101,6 +101,22 @@ class ApiSettings(BaseSettings):
     allowed_hosts: str = ""
     max_body_bytes: int = Field(default=16 * 1024, ge=1024)
     rate_limit_questions_per_minute: int = Field(default=10, ge=1)
+    # Sign-in abuse: requests to login, register and refresh per client address and minute;
+    # new accounts per client address and hour; failed logins of one username before it is
+    # locked for the rest of the lockout window (a sliding window: the lock ends as the
+    # oldest failure leaves it).
+    auth_attempts_per_minute: int = Field(default=30, ge=1)
+    registrations_per_hour: int = Field(default=5, ge=1)
+    login_failures_before_lockout: int = Field(default=10, ge=1)
+    login_lockout_seconds: int = Field(default=900, ge=1)
+    # Password hashes one process computes at once (argon2 takes 64 MiB each), and how long a
+    # request waits for its turn before it is answered 503.
+    password_hash_concurrency: int = Field(default=2, ge=1, le=64)
+    password_hash_wait_seconds: float = Field(default=10, gt=0, le=60)
+    # Model tokens per UTC day, counted from stored answers: per account, and for everyone
+    # together (the ceiling on model spend); past either, questions get 429. 0 turns one off.
+    daily_token_budget_per_user: int = Field(default=100_000, ge=0)
+    daily_token_ceiling: int = Field(default=5_000_000, ge=0)
     publish_attempts: int = Field(default=3, ge=1, le=10)
 
     @property

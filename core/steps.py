@@ -27,6 +27,7 @@ from core.models import (
 from core.observability import MetricUnit, logger, metrics
 from core.repository import NotificationRepository, QuestionRepository
 from core.settings import get_settings
+from core.usage import TokenUsage
 from core.validation import clean_question
 from core.workflow import WorkflowStarter
 
@@ -98,9 +99,21 @@ def persist_answer(task: PersistAnswerTask) -> Outcome:
         logger.info("Answer already stored")
         return Outcome(question_id=task.question_id, status=QuestionStatus.ANSWERED)
     metrics.add_metric(name="QuestionsAnswered", unit=MetricUnit.Count, value=1)
+    if not completion.from_cache:
+        _count_tokens(task.user_id, completion)
     if completion.cache_key and not completion.from_cache:
         _remember(completion.cache_key, question.question_id, completion)
     return Outcome(question_id=question.question_id, status=question.status)
+
+
+def _count_tokens(user_id: str, completion: Completion) -> None:
+    """Count the answer's tokens towards the daily budgets; the answer stands if this fails."""
+    tokens = completion.prompt_tokens + completion.completion_tokens
+    try:
+        TokenUsage().add(user_id, tokens)
+    except ToroError as exc:
+        metrics.add_metric(name="TokenUsageNotCounted", unit=MetricUnit.Count, value=1)
+        logger.warning("The answer's tokens could not be counted", extra={"error": str(exc)})
 
 
 def _remember(key: str, question_id: str, completion: Completion) -> None:

@@ -27,6 +27,9 @@ OFFLINE_ENV = {
     "POWERTOOLS_SERVICE_NAME": "toro-assistant",
     # Production is the default; tests ask for development as `toro dev` does.
     "ENVIRONMENT": "test",
+    # The suites create many accounts from one address; the throttling tests set their own.
+    "AUTH_ATTEMPTS_PER_MINUTE": "100000",
+    "REGISTRATIONS_PER_HOUR": "100000",
 }
 CLEARED_ENV = (
     "TOKEN_SIGNING_KEY",

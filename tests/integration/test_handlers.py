@@ -14,6 +14,7 @@ from core.knowledge import get_knowledge_base
 from core.models import Question, QuestionStatus
 from core.repository import NotificationRepository, QuestionRepository
 from core.steps import FAILURE_MESSAGES
+from core.usage import TokenUsage
 from handlers import (
     call_openai,
     mark_failed,
@@ -212,6 +213,18 @@ def test_persist_answer_stores_everything_once(
     assert (first.prompt_tokens, first.completion_tokens) == (412, 58)
     assert first.llm_latency_ms == 1430
     assert first.answered_at is not None and first.processing_at is not None
+    # Its tokens count towards the day's budgets, once however often the task ran.
+    assert TokenUsage().spent(USER_ID) == (412 + 58, 412 + 58)
+
+
+def test_a_reused_answer_costs_no_tokens(
+    stored_question: Question, load_event: Event, lambda_context: Context
+) -> None:
+    move_to(QuestionStatus.PROCESSING)
+    event = load_event("persist_answer/task")
+    event["completion"] |= {"from_cache": True, "cached_from": "01JDXQ3M7T4W5Y8Z9A0B1C2D3F"}
+    assert persist_answer.handler(event, lambda_context("persist_answer"))["status"] == "answered"
+    assert TokenUsage().spent(USER_ID) == (0, 0)
 
 
 def test_persist_answer_refuses_a_question_that_was_never_processed(

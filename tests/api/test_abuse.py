@@ -1,0 +1,225 @@
+"""Abuse of the public endpoints: sign-in throttling per address and username, a bound on
+password hashes at once, and daily token budgets that refuse questions before the model."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from core import reset
+from core.accounts import HASHING, AccountService, SignInThrottle, verify_password
+from core.errors import RateLimited, ServerBusy
+from core.rate_limit import RateLimiter
+from core.usage import TokenUsage
+from tests.api.conftest import PASSWORD, Api
+
+LOGIN = "/api/v1/auth/login"
+REGISTER = "/api/v1/auth/register"
+REFRESH = "/api/v1/auth/refresh"
+
+
+def error_of(response: Any) -> dict[str, Any]:
+    body: dict[str, Any] = response.json()["error"]
+    return body
+
+
+@pytest.fixture
+def production_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The throttles as deployed (the suites raise them for their many accounts)."""
+    monkeypatch.delenv("AUTH_ATTEMPTS_PER_MINUTE")
+    monkeypatch.delenv("REGISTRATIONS_PER_HOUR")
+    reset.clear_caches()
+
+
+def login(api: Api, username: str, password: str) -> Any:
+    return api.client.post(LOGIN, json={"username": username, "password": password})
+
+
+def test_thirty_wrong_passwords_lock_the_username_even_for_the_right_one(api: Api) -> None:
+    api.user("ana")
+    answers = [login(api, "ana", f"wrong-guess-{n}").status_code for n in range(30)]
+    assert answers[:10] == [401] * 10
+    assert set(answers[10:]) == {429}
+    right = login(api, "ana", PASSWORD)
+    assert right.status_code == 429
+    assert error_of(right)["code"] == "rate_limited"
+    assert "locked" in error_of(right)["message"]
+    assert 1 <= int(right.headers["Retry-After"]) <= 900
+
+
+def test_the_lock_is_per_username_and_unknown_usernames_lock_alike(api: Api) -> None:
+    api.user("bia")
+    for n in range(10):
+        assert login(api, "nobody", f"guess-number-{n}").status_code == 401
+    assert login(api, "nobody", "guess-number").status_code == 429  # no telling who exists
+    assert login(api, "bia", PASSWORD).status_code == 200
+
+
+def test_a_lock_ends_as_its_oldest_failure_leaves_the_window(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOGIN_FAILURES_BEFORE_LOCKOUT", "3")
+    monkeypatch.setenv("LOGIN_LOCKOUT_SECONDS", "600")
+    reset.clear_caches()
+    now = [1_000_000.0]
+    accounts = AccountService(throttle=SignInThrottle(RateLimiter(clock=lambda: now[0])))
+    accounts.register("carla", PASSWORD)
+    for step in range(3):
+        now[0] += 60 * step
+        with pytest.raises(Exception, match="Invalid username or password"):
+            accounts.login("carla", "not-her-password")
+    with pytest.raises(RateLimited) as locked:
+        accounts.login("carla", PASSWORD)
+    assert locked.value.retry_after == 600 - 180
+    now[0] += locked.value.retry_after
+    accounts.login("carla", PASSWORD)  # the first failure left the window
+
+
+def test_a_correct_password_ends_the_run_of_failures(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOGIN_FAILURES_BEFORE_LOCKOUT", "3")
+    reset.clear_caches()
+    accounts = AccountService()
+    accounts.register("davi", PASSWORD)
+    for _ in range(2):
+        with pytest.raises(Exception, match="Invalid"):
+            accounts.login("davi", "not-his-password")
+    accounts.login("davi", PASSWORD)
+    for _ in range(2):
+        with pytest.raises(Exception, match="Invalid"):
+            accounts.login("davi", "not-his-password")
+    accounts.login("davi", PASSWORD)  # two failures, not four
+
+
+@pytest.mark.usefixtures("production_limits")
+def test_sign_in_requests_are_bounded_per_client_address(api: Api) -> None:
+    api.user("eva")
+    # Registering and logging in were two; 27 failed logins and a refresh make 30.
+    answers = [login(api, f"user{n}", "wrong-password").status_code for n in range(27)]
+    assert set(answers) == {401}
+    assert api.client.post(REFRESH, json={"refresh_token": "x" * 20}).status_code == 401
+    limited = login(api, "eva", PASSWORD)
+    assert limited.status_code == 429
+    assert "address" in error_of(limited)["message"]
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert api.client.post(REFRESH, json={"refresh_token": "x" * 20}).status_code == 429
+    with TestClient(create_app(), client=("203.0.113.9", 50000)) as elsewhere:
+        other = elsewhere.post(LOGIN, json={"username": "eva", "password": PASSWORD})
+        assert other.status_code == 200  # another address has its own count
+
+
+@pytest.mark.usefixtures("production_limits")
+def test_new_accounts_are_bounded_per_client_address(api: Api) -> None:
+    for n in range(5):
+        api.user(f"farm{n}")
+    refused = api.client.post(REGISTER, json={"username": "farm5", "password": PASSWORD})
+    assert refused.status_code == 429
+    assert "new accounts" in error_of(refused)["message"]
+    assert int(refused.headers["Retry-After"]) > 60
+
+
+def test_the_sign_in_429s_are_in_the_openapi_document(api: Api) -> None:
+    paths = api.client.get("/openapi.json").json()["paths"]
+    for path in ("/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/auth/refresh"):
+        assert "429" in paths[path]["post"]["responses"], path
+    assert "429" in paths["/api/v1/questions"]["post"]["responses"]
+
+
+def test_one_process_computes_at_most_the_bound_of_hashes_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PASSWORD_HASH_CONCURRENCY", "2")
+    reset.clear_caches()
+    from core.accounts import hash_password
+
+    stored = hash_password("a fine password")
+    HASHING.peak = 0
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(lambda _: verify_password("wrong", stored), range(16)))
+    assert results == [False] * 16
+    assert HASHING.peak == 2
+
+
+def test_a_login_waiting_too_long_for_a_hash_gets_503_with_retry_after(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.user("gil")
+    monkeypatch.setenv("PASSWORD_HASH_CONCURRENCY", "1")
+    monkeypatch.setenv("PASSWORD_HASH_WAIT_SECONDS", "0.2")
+    reset.clear_caches()
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with HASHING.slot():
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        held.wait(10)
+        busy = login(api, "gil", PASSWORD)
+    finally:
+        release.set()
+        holder.join()
+    assert busy.status_code == 503
+    assert error_of(busy)["code"] == ServerBusy.code
+    assert "sign-ins" in error_of(busy)["message"]
+    assert busy.headers["Retry-After"] == "1"
+    assert login(api, "gil", PASSWORD).status_code == 200
+
+
+def test_past_the_daily_token_budget_questions_are_refused_before_the_model(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAILY_TOKEN_BUDGET_PER_USER", "1000")
+    reset.clear_caches()
+    hana, ivo = api.user("hana"), api.user("ivo")
+    assert api.ask(hana, "Primeira?").status_code == 202
+    TokenUsage().add(hana.user_id, 1000)
+    refused = api.ask(hana, "Mais uma?")
+    assert refused.status_code == 429
+    assert error_of(refused)["code"] == "token_budget_exhausted"
+    assert "1,000" in error_of(refused)["message"]
+    now = datetime.now(UTC)
+    to_midnight = 86_400 - (now.hour * 3600 + now.minute * 60 + now.second)
+    assert abs(int(refused.headers["Retry-After"]) - to_midnight) <= 5
+    assert api.ask(ivo, "E eu?").status_code == 202  # per account
+    assert len(api.published()) == 2  # the refused one reached nothing
+    listed = api.client.get("/api/v1/questions", headers=hana.headers).json()
+    assert [item["question"] for item in listed["items"]] == ["Primeira?"]
+
+
+def test_past_the_daily_ceiling_everyone_is_refused(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAILY_TOKEN_CEILING", "5000")
+    reset.clear_caches()
+    jo, ka = api.user("joao"), api.user("kaue")
+    TokenUsage().add(jo.user_id, 3000)
+    assert api.ask(ka, "Ainda dá?").status_code == 202
+    TokenUsage().add(ka.user_id, 2000)
+    for user in (jo, ka):
+        refused = api.ask(user, "E agora?")
+        assert refused.status_code == 429
+        assert error_of(refused)["code"] == "daily_ceiling_reached"
+
+
+def test_usage_is_counted_per_utc_day(aws: str) -> None:
+    usage = TokenUsage()
+    day1 = datetime(2026, 11, 29, 23, 59, tzinfo=UTC)
+    day2 = datetime(2026, 11, 30, 0, 1, tzinfo=UTC)
+    usage.add("u1", 700, now=day1)
+    usage.add("u1", 300, now=day1)
+    usage.add("u2", 50, now=day1)
+    usage.add("u1", 10, now=day2)
+    assert usage.spent("u1", now=day1) == (1000, 1050)
+    assert usage.spent("u2", now=day1) == (50, 1050)
+    assert usage.spent("u1", now=day2) == (10, 10)
