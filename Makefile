@@ -97,12 +97,13 @@ deploy: build node_modules/.bin/cdk ## Deploy to the AWS account of your credent
 destroy: node_modules/.bin/cdk ## Delete the deployed stack (STAGE=dev)
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk destroy -c stage=$(or $(STAGE),dev)
 
-bench: $(STAMP) $(CHROMIUM) ## Print the measured figures: workflow latency, retrieval, imports, API, load, the page
+bench: $(STAMP) $(CHROMIUM) ## Print the measured figures: workflow latency, retrieval, imports, API, load, sign-in memory, the page
 	$(BIN)/python -m bench.workflow_latency
 	$(BIN)/python -m bench.retrieval
 	$(BIN)/python -m bench.imports
 	$(BIN)/python -m bench.api_throughput
 	$(BIN)/python -m bench.local_load
+	$(BIN)/python -m bench.sign_in_memory
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m bench.page_latency
 
 clean: ## Remove the virtual environment, caches and build output

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench import percentile
+from bench import UNTHROTTLED, percentile, proc_status_mib, reset_peak_rss
 from local import http
 from local.child import dev_process
 
@@ -38,18 +38,6 @@ QUESTIONS = [
     "Qual o imposto sobre ações?",
 ]
 PASSWORD = "correct horse battery"
-
-
-def _peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _reset_peak(pid: int) -> None:
-    """Start VmHWM again from the current RSS (Linux: write 5 to clear_refs)."""
-    Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
 def _user(api: str, name: str) -> dict[str, str]:
@@ -76,15 +64,15 @@ def _final_questions(api: str, user: dict[str, str]) -> list[dict[str, Any]]:
 def run(users: int, per_user: int, timeout: float) -> None:
     log = Path(tempfile.mkdtemp(prefix="toro-load-")) / "toro-dev.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AWS_", "TORO_"))}
-    with dev_process(log, env) as dev:
+    with dev_process(log, env | UNTHROTTLED) as dev:
         process, api, startup = dev.process, f"{dev.api_url}/api/v1", dev.started_in_seconds
         print(f"toro dev answered after {startup:.2f} s; creating {users} users", flush=True)
         with ThreadPoolExecutor(max_workers=users) as pool:
             accounts = list(pool.map(lambda i: _user(api, f"load-user-{i}"), range(users)))
             # Registering and logging in 50 users at once is argon2 at 64 MiB a hash: report
             # that peak, then measure the questions' own.
-            accounts_peak = _peak_rss_mib(process.pid)
-            _reset_peak(process.pid)
+            accounts_peak = proc_status_mib(process.pid, "VmHWM")
+            reset_peak_rss(process.pid)
             submit_started = time.perf_counter()
             statuses = [
                 s
@@ -105,7 +93,7 @@ def run(users: int, per_user: int, timeout: float) -> None:
                 break
             print(f"  {len(final)}/{accepted} final", flush=True)
             time.sleep(2)
-        peak = _peak_rss_mib(process.pid)
+        peak = proc_status_mib(process.pid, "VmHWM")
 
     answered = [q for q in final if q["status"] == "answered"]
     latencies = [
