@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
+PIP_AUDIT_VERSION := 2.10.1
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 # The browser tests drive Debian's Chromium; installed from Debian's packages when missing.
@@ -11,7 +12,7 @@ CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium lock build synth bootstrap deploy destroy run test test-unit test-integration test-api test-system test-browser test-infrastructure test-workflow test-quality eval lint fmt bench clean
+.PHONY: help install chromium lock audit build synth bootstrap deploy destroy run test test-unit test-integration test-api test-system test-browser test-infrastructure test-workflow test-quality eval lint fmt bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -29,6 +30,15 @@ install: $(STAMP) ## Create .venv and install everything (once; again when pins 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	@test -x $(BIN)/uv || (test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); $(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)")
 	$(BIN)/uv pip compile pyproject.toml --extra api --extra cdk --extra local --extra dev --python-version 3.11 -q -o requirements.lock
+
+audit: $(STAMP) ## Known vulnerabilities in the pinned packages and the CDK CLI (needs the network)
+	@status=0; \
+	echo "==> pip-audit $(PIP_AUDIT_VERSION) on requirements.lock"; \
+	$(BIN)/uv tool run --from pip-audit==$(PIP_AUDIT_VERSION) pip-audit -r requirements.lock \
+		--no-deps --disable-pip --strict --progress-spinner off || status=1; \
+	echo "==> npm audit on package-lock.json (the CDK CLI)"; \
+	npm audit --package-lock-only || status=1; \
+	exit $$status
 
 run: $(STAMP) ## Run the whole system locally: API, Lambdas, state machine, answerer (no AWS, no key)
 	$(BIN)/toro dev
