@@ -6,6 +6,11 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 PIP_AUDIT_VERSION := 2.10.1
 STAMP := $(VENV)/.installed
+# The npm packages (package-lock.json), and the front-end files the app serves from them.
+NODE_STAMP := node_modules/.installed
+SWAGGER_UI := api/web/static/vendor/swagger-ui
+VENDORED := $(SWAGGER_UI)/.copied
+APP := $(STAMP) $(VENDORED)
 PYTEST_ARGS ?=
 # The browser tests drive Debian's Chromium; installed from Debian's packages when missing.
 CHROMIUM ?= /usr/bin/chromium
@@ -25,7 +30,18 @@ $(STAMP): pyproject.toml requirements.lock
 	@$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 
-install: $(STAMP) ## Create .venv and install everything (once; again when pins change)
+$(NODE_STAMP): package.json package-lock.json
+	@echo "==> Installing the pinned npm packages (package-lock.json)"
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+$(VENDORED): $(NODE_STAMP)
+	@echo "==> Copying Swagger UI (swagger-ui-dist, pinned in package.json) into $(SWAGGER_UI)"
+	@mkdir -p $(SWAGGER_UI)
+	cp node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css,LICENSE} $(SWAGGER_UI)/
+	@touch $@
+
+install: $(APP) ## Create .venv, install everything and copy the served front-end files (once; again when pins change)
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	@test -x $(BIN)/uv || (test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); $(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)")
@@ -40,7 +56,7 @@ audit: $(STAMP) ## Known vulnerabilities in the pinned packages and the CDK CLI 
 	npm audit --package-lock-only || status=1; \
 	exit $$status
 
-run: $(STAMP) ## Run the whole system locally: API, Lambdas, state machine, answerer (no AWS, no key)
+run: $(APP) ## Run the whole system locally: API, Lambdas, state machine, answerer (no AWS, no key)
 	$(BIN)/toro dev
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy (strict)
@@ -59,55 +75,52 @@ $(CHROMIUM):
 
 chromium: $(CHROMIUM) ## Install Debian's Chromium for the browser tests (only when missing)
 
-test: lint $(CHROMIUM) ## Lint, then every test layer
+test: lint $(VENDORED) $(CHROMIUM) ## Lint, then every test layer
 	CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
 
-test-unit: $(STAMP) ## Unit tests only (pure logic, no AWS)
+test-unit: $(APP) ## Unit tests only (pure logic, no AWS)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-test-integration: $(STAMP) ## Handlers against moto
+test-integration: $(APP) ## Handlers against moto
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
-test-api: $(STAMP) ## The REST API against moto, including the OpenAPI fuzzing
+test-api: $(APP) ## The REST API against moto, including the OpenAPI fuzzing
 	$(BIN)/pytest tests/api $(PYTEST_ARGS)
 
-test-system: $(STAMP) ## `toro dev` as a user runs it: HTTP, the CLI, every sample event
+test-system: $(APP) ## `toro dev` as a user runs it: HTTP, the CLI, every sample event
 	$(BIN)/pytest tests/system $(PYTEST_ARGS)
 
-test-browser: $(STAMP) $(CHROMIUM) ## The web page in Chromium against `toro dev` (screenshot in test-artifacts/)
+test-browser: $(APP) $(CHROMIUM) ## The web page in Chromium against `toro dev` (screenshot in test-artifacts/)
 	CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/browser $(PYTEST_ARGS)
 
-test-infrastructure: $(STAMP) ## The synthesized CloudFormation template
+test-infrastructure: $(APP) ## The synthesized CloudFormation template
 	$(BIN)/pytest tests/infrastructure $(PYTEST_ARGS)
 
-test-workflow: $(STAMP) ## The real state machine in the embedded runtime
+test-workflow: $(APP) ## The real state machine in the embedded runtime
 	$(BIN)/pytest tests/workflow $(PYTEST_ARGS)
 
-test-quality: $(STAMP) ## The evaluation set through `toro dev`, held at the floor in eval/floor.json
+test-quality: $(APP) ## The evaluation set through `toro dev`, held at the floor in eval/floor.json
 	$(BIN)/pytest tests/quality $(PYTEST_ARGS)
 
-eval: $(STAMP) ## Score answer quality on the evaluation set (offline model, or OPENAI_API_KEY's)
+eval: $(APP) ## Score answer quality on the evaluation set (offline model, or OPENAI_API_KEY's)
 	$(BIN)/python -m eval
 
-build: $(STAMP) ## Build the Lambda code asset (arm64 wheels, no Docker) into build/lambda
+build: $(APP) ## Build the Lambda code asset (arm64 wheels, no Docker) into build/lambda
 	$(BIN)/python -m cdk_app.build
 
 synth: build ## Synthesize the CloudFormation template offline into cdk.out/
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(BIN)/python -m cdk_app.app
 
-node_modules/.bin/cdk: package.json package-lock.json
-	npm ci --no-audit --no-fund
-
-bootstrap: node_modules/.bin/cdk ## Prepare the AWS account and region for CDK deployments (once)
+bootstrap: $(NODE_STAMP) ## Prepare the AWS account and region for CDK deployments (once)
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk bootstrap
 
-deploy: build node_modules/.bin/cdk ## Deploy to the AWS account of your credentials (STAGE=dev)
+deploy: build $(NODE_STAMP) ## Deploy to the AWS account of your credentials (STAGE=dev)
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk deploy --require-approval broadening -c stage=$(or $(STAGE),dev)
 
-destroy: node_modules/.bin/cdk ## Delete the deployed stack (STAGE=dev)
+destroy: $(NODE_STAMP) ## Delete the deployed stack (STAGE=dev)
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk destroy -c stage=$(or $(STAGE),dev)
 
-bench: $(STAMP) $(CHROMIUM) ## Print the measured figures: workflow latency, retrieval, imports, API, load, sign-in memory, the page
+bench: $(APP) $(CHROMIUM) ## Print the measured figures: workflow latency, retrieval, imports, API, load, sign-in memory, the page
 	$(BIN)/python -m bench.workflow_latency
 	$(BIN)/python -m bench.retrieval
 	$(BIN)/python -m bench.imports
@@ -117,4 +130,4 @@ bench: $(STAMP) $(CHROMIUM) ## Print the measured figures: workflow latency, ret
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m bench.page_latency
 
 clean: ## Remove the virtual environment, caches and build output
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build cdk.out node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build cdk.out node_modules api/web/static/vendor

@@ -41,10 +41,15 @@ def create_app() -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # /docs is the app's own page (web.install), with Swagger UI served from here; ReDoc
+        # would load from a CDN, so it is off. API_DOCS=false turns off the schema and /docs.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.api_docs else None,
     )
     errors.install(app)
     app.include_router(api_router)
-    web.install(app)
+    web.install(app, docs=settings.api_docs)
     # The last added runs first: the size limit sits inside CORS, so a 413 carries CORS headers
     # too, and every answer, refusals included, gets the security headers.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

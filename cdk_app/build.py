@@ -102,9 +102,15 @@ def zipped_size(folder: Path) -> int:
     return buffer.tell()
 
 
-def copy_project(target: Path) -> None:
-    """The project's packages, data files included (the ASL, the web page), and the knowledge
-    base, without caches."""
+# The front-end files the app serves from npm packages, copied in by `make` (not in git).
+VENDOR = ROOT / "api" / "web" / "static" / "vendor" / "swagger-ui"
+
+
+def copy_project(target: Path, vendor: Path = VENDOR) -> None:
+    """The project's packages, data files included (the ASL, the web page, the docs page and
+    its Swagger UI), and the knowledge base, without caches."""
+    if not (vendor / "swagger-ui-bundle.js").is_file():
+        raise SystemExit(f"{vendor} is missing Swagger UI: run `make build` (it copies it).")
     for package in (*PACKAGES, *DATA):
         shutil.copytree(
             ROOT / package, target / package, ignore=shutil.ignore_patterns("__pycache__")

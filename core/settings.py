@@ -100,6 +100,8 @@ class ApiSettings(BaseSettings):
     # the Host header, like a redirect, can point elsewhere); empty means any.
     allowed_hosts: str = ""
     max_body_bytes: int = Field(default=16 * 1024, ge=1024)
+    # The OpenAPI schema at /openapi.json and its interactive docs at /docs.
+    api_docs: bool = True
     rate_limit_questions_per_minute: int = Field(default=10, ge=1)
     # Sign-in abuse: requests to login, register and refresh per client address and minute;
     # new accounts per client address and hour; failed logins of one username before it is

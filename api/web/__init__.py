@@ -2,6 +2,10 @@
 
 ``index.html`` at ``/`` and its script and stylesheet under ``/static``. The page talks to the
 same API under ``api/v1`` on the same origin, so it needs no CORS and no configuration.
+
+``docs.html`` at ``/docs``: Swagger UI on the app's OpenAPI schema, its files copied from the
+pinned npm package into ``static/vendor`` by ``make`` and served from here under the same policy
+(no CDN, no inline script).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from starlette.types import Scope
 
 WEB = Path(__file__).resolve().parent
 INDEX = WEB / "index.html"
+DOCS = WEB / "docs.html"
 
 # The page runs only its own script and style and talks only to its own origin.
 CONTENT_SECURITY_POLICY = (
@@ -40,8 +45,14 @@ class Assets(StaticFiles):
         return response
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, docs: bool) -> None:
     app.mount("/static", Assets(directory=WEB / "static"), name="static")
+
+    if docs:
+
+        @app.api_route("/docs", methods=["GET", "HEAD"], include_in_schema=False)
+        def docs_page() -> FileResponse:
+            return FileResponse(DOCS, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
 
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def page() -> FileResponse:

@@ -105,3 +105,25 @@ def test_only_the_allowed_hosts_are_answered_when_set(
         forged = client.get("/api/v1/questions/", headers={"Host": "evil.example"})
         assert forged.status_code == 400
         assert "evil.example" not in forged.headers.get("location", "")
+
+
+def test_the_docs_page_and_its_assets_come_from_the_app_under_a_policy(api: Api) -> None:
+    page = api.client.get("/docs")
+    assert page.status_code == 200
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy
+    assert "cdn" not in page.text and "<script>" not in page.text  # no CDN, no inline script
+    for asset in ("vendor/swagger-ui/swagger-ui-bundle.js", "vendor/swagger-ui/swagger-ui.css"):
+        served = api.client.get(f"/static/{asset}")
+        assert served.status_code == 200, asset
+        assert served.headers["content-security-policy"] == policy
+    assert api.client.get("/redoc").status_code == 404  # ReDoc would load from a CDN
+
+
+def test_docs_and_schema_can_be_turned_off(aws: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_DOCS", "false")
+    reset.clear_caches()
+    with TestClient(create_app()) as client:
+        assert client.get("/docs").status_code == 404
+        assert client.get("/openapi.json").status_code == 404
+        assert client.get("/api/v1/health").status_code == 200

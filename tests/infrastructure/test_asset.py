@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from cdk_app.build import ROOT, ROOTS, copy_project, dependencies_of
 from core.knowledge import load
 
@@ -20,6 +22,10 @@ def test_the_asset_carries_the_web_page_the_asl_and_the_knowledge_base_but_no_ca
         "api/web/index.html",
         "api/web/static/app.js",
         "api/web/static/app.css",
+        "api/web/docs.html",
+        "api/web/static/docs.js",
+        "api/web/static/vendor/swagger-ui/swagger-ui-bundle.js",
+        "api/web/static/vendor/swagger-ui/swagger-ui.css",
         "state_machine/question_workflow.asl.json",
     ):
         assert (tmp_path / data).read_bytes() == (ROOT / data).read_bytes(), data
@@ -32,3 +38,8 @@ def test_the_asset_carries_the_web_page_the_asl_and_the_knowledge_base_but_no_ca
 def test_the_retrieving_function_gets_its_libraries() -> None:
     packages = dependencies_of(ROOTS)
     assert {"bm25s", "numpy", "snowballstemmer"} <= set(packages)
+
+
+def test_the_build_refuses_to_ship_docs_without_swagger_ui(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="make"):
+        copy_project(tmp_path, vendor=tmp_path / "missing")

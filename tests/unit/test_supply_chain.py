@@ -30,7 +30,9 @@ def test_make_audit_checks_the_python_lock_strictly_and_the_cdk_cli_lock() -> No
 
 
 def test_the_audit_is_not_part_of_the_test_command() -> None:
-    assert "audit" not in dry_run("test")
+    commands = dry_run("test")
+    assert "pip-audit" not in commands
+    assert "npm audit " not in commands
 
 
 def test_the_audit_workflow_runs_make_audit_weekly_and_when_a_lock_changes() -> None:
