@@ -118,7 +118,9 @@ class UserPublic(BaseModel):
 
 class TokenResponse(BaseModel):
     access_token: str
-    refresh_token: str
+    refresh_token: str | None = Field(
+        description="Null when it was set as a cookie instead (`refresh_cookie=true`)."
+    )
     token_type: str = Field(examples=["bearer"])
     expires_in: int = Field(description="Seconds until the access token expires.")
     session_id: str

@@ -100,6 +100,10 @@ class ApiSettings(BaseSettings):
     # the Host header, like a redirect, can point elsewhere); empty means any.
     allowed_hosts: str = ""
     max_body_bytes: int = Field(default=16 * 1024, ge=1024)
+    # The browser's refresh cookie is Secure (HTTPS only; browsers also accept it from
+    # http://localhost and 127.0.0.1). False only for a development system reached over plain
+    # HTTP from another machine.
+    refresh_cookie_secure: bool = True
     # The OpenAPI schema at /openapi.json and its interactive docs at /docs.
     api_docs: bool = True
     rate_limit_questions_per_minute: int = Field(default=10, ge=1)

@@ -7,11 +7,11 @@ the browser's requests fail, which is the point of them.
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Callable
 from typing import Any
 
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Browser, Page, Response, Route, expect
 
 from core.steps import FAILURE_MESSAGES
 from local import http
@@ -26,23 +26,12 @@ from tests.browser.conftest import (
 from tests.toro_dev import Dev
 
 
-def session_of(page: Page) -> dict[str, Any]:
-    stored = page.evaluate("sessionStorage.getItem('toro.session')")
-    assert stored, "no session in sessionStorage"
-    session: dict[str, Any] = json.loads(stored)
-    return session
-
-
-def replace_access_token(page: Page, token: str) -> None:
-    """What the tab holds as its access token (the refresh token is kept)."""
-    page.evaluate(
-        """(token) => {
-            const s = JSON.parse(sessionStorage.getItem('toro.session'));
-            s.access_token = token;
-            sessionStorage.setItem('toro.session', JSON.stringify(s));
-        }""",
-        token,
-    )
+def tokens_from_login(page: Page, log_in: Callable[[], None]) -> dict[str, Any]:
+    """What the API answered the page's login (the page keeps it only in memory)."""
+    with page.expect_response(re.compile(r"/api/v1/auth/login\?")) as logged_in:
+        log_in()
+    tokens: dict[str, Any] = logged_in.value.json()
+    return tokens
 
 
 def api_login(dev: Dev, username: str) -> dict[str, Any]:
@@ -114,7 +103,7 @@ def test_register_ask_follow_the_answer_read_the_notification_and_find_it_again(
     assert unread.body["unread_count"] == 0
 
     person.log_out()
-    assert page.evaluate("sessionStorage.getItem('toro.session')") is None
+    assert page.evaluate("localStorage.getItem('toro.user')") is None
     expect(person.cards).to_have_count(0)
     expect(page.locator("#auth-info")).to_have_text("You have logged out.")
 
@@ -361,24 +350,47 @@ def test_network_and_service_errors_are_shown_in_words(person: Person) -> None:
     expect(page.locator("#banner")).to_be_hidden()
 
 
+def test_no_token_is_within_a_scripts_reach_and_a_reload_keeps_the_session(
+    person: Person, browser: Browser
+) -> None:
+    page = person.open().page
+    tokens = tokens_from_login(page, lambda: person.register(unique_username("iara")))
+    assert tokens["refresh_token"] is None  # the page asked for the cookie instead
+    stored = page.evaluate(
+        "JSON.stringify([{...localStorage}, {...sessionStorage}, document.cookie])"
+    )
+    assert tokens["access_token"] not in stored and "eyJ" not in stored
+    [cookie] = [c for c in page.context.cookies() if c["name"] == "toro_refresh"]
+    assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
+    assert cookie["path"] == "/api/v1/auth/refresh"
+
+    person.wait_until(person.ask("What is an ETF?"), "answered")
+    with page.expect_response(re.compile(r"/api/v1/auth/refresh\?")) as resumed:
+        page.reload()
+    assert resumed.value.status == 200
+    expect(person.cards).to_have_count(1)
+    # A second tab of the same browser is logged in as well (the cookie is the browser's).
+    other = page.context.new_page()
+    other.goto(person.url)
+    expect(other.locator("#history > li.question")).to_have_count(1)
+    other.close()
+
+
 def test_tokens_are_refreshed_before_they_expire(person: Person) -> None:
     page = person.page
     page.clock.install()
     person.open()
-    person.register(unique_username("kai"))
-    before = session_of(page)
+    before = tokens_from_login(page, lambda: person.register(unique_username("kai")))
 
-    with page.expect_response(re.compile(r"/api/v1/auth/refresh$")) as refreshed:
+    with page.expect_response(re.compile(r"/api/v1/auth/refresh\?")) as refreshed:
         page.clock.fast_forward("14:30")  # the access token lives 15 minutes
     assert refreshed.value.status == 200
-    page.wait_for_function(  # the response is in; the page stores the new pair right after
-        "(old) => JSON.parse(sessionStorage.getItem('toro.session')).refresh_token !== old",
-        arg=before["refresh_token"],
-    )
-    after = session_of(page)
+    after = refreshed.value.json()
     assert after["session_id"] == before["session_id"]
-    assert after["refresh_token"] != before["refresh_token"]
-    card = person.ask("What is a stock split?")  # with the new token
+    assert after["access_token"] != before["access_token"]
+    with page.expect_request(re.compile(r"/api/v1/questions$")) as asked:
+        card = person.ask("What is a stock split?")
+    assert asked.value.headers["authorization"] == f"Bearer {after['access_token']}"
     person.wait_until(card, "answered")
 
 
@@ -386,26 +398,43 @@ def test_a_refused_access_token_is_renewed_and_the_request_repeated(person: Pers
     page = person.open().page
     person.register(unique_username("lia"))
     person.wait_until(person.ask("What is an ETF?"), "answered")
-    replace_access_token(page, "not-a-token")
-    with page.expect_response(re.compile(r"/api/v1/auth/refresh$")) as refreshed:
-        page.reload()
-    assert refreshed.value.status == 200
+    statuses: dict[str, list[int]] = {"refresh": [], "history": []}
+
+    def note(response: Response) -> None:
+        if "/auth/refresh" in response.url:
+            statuses["refresh"].append(response.status)
+        elif re.search(r"/api/v1/questions\?", response.url):
+            statuses["history"].append(response.status)
+
+    spoiled: list[str] = []
+
+    def spoil_once(route: Route) -> None:
+        if spoiled:
+            route.continue_()
+            return
+        spoiled.append(route.request.url)
+        route.continue_(headers={**route.request.headers, "authorization": "Bearer not-a-token"})
+
+    page.on("response", note)
+    page.route(re.compile(r"/api/v1/questions\?"), spoil_once)
+    page.reload()
     expect(person.cards).to_have_count(1)
-    assert session_of(page)["access_token"] != "not-a-token"
+    expect(person.cards.first).to_have_attribute("data-status", "answered")
+    # The history's first request was refused, the token renewed, the request repeated.
+    assert statuses["history"][:2] == [401, 200]
+    assert statuses["refresh"] == [200, 200]  # the reload's, then the renewal
 
 
 def test_a_session_ended_elsewhere_sends_the_person_back_to_log_in(
     person: Person, dev: Dev
 ) -> None:
     page = person.open().page
-    person.register(unique_username("maya"))
-    session = session_of(page)
-    ended = http.call("POST", f"{dev.api_url}/api/v1/auth/logout", token=session["access_token"])
+    tokens = tokens_from_login(page, lambda: person.register(unique_username("maya")))
+    ended = http.call("POST", f"{dev.api_url}/api/v1/auth/logout", token=tokens["access_token"])
     assert ended.status == 204
-    replace_access_token(page, "expired")
     page.reload()
     expect(page.locator("#auth-error")).to_have_text("Your session has ended. Please log in again.")
-    assert page.evaluate("sessionStorage.getItem('toro.session')") is None
+    assert page.evaluate("localStorage.getItem('toro.user')") is None
 
 
 def test_toro_dev_says_where_the_page_is(dev: Dev) -> None:

@@ -148,7 +148,9 @@
 
   // ---------------------------------------------------------------------------- the REST API
   const API = new URL("api/v1/", document.baseURI);
-  const STORAGE_KEY = "toro.session";
+  // Who was logged in on this browser: a name, not a secret. The refresh token lives in an
+  // HttpOnly cookie no script can read; the access token only in this page's memory.
+  const USER_KEY = "toro.user";
   const FINAL = new Set(["answered", "failed", "rejected"]);
   const PAGE_SIZE = 10;
   const QUESTION_MAX = 2000;
@@ -165,7 +167,7 @@
 
   class NetworkError extends Error {}
 
-  let session = null; // {access_token, refresh_token, session_id, username, expires_at}
+  let session = null; // {access_token, session_id, username, expires_at}, in memory only
   let refreshTimer = null;
   let refreshing = null;
   let generation = 0; // bumped on logout: late answers of a previous session are dropped
@@ -225,12 +227,11 @@
   function saveSession(tokens, username) {
     session = {
       access_token: tokens.access_token,
-      refresh_token: tokens.refresh_token,
       session_id: tokens.session_id,
       username,
       expires_at: Date.now() + tokens.expires_in * 1000,
     };
-    sessionStorage.setItem(STORAGE_KEY, JSON.stringify(session));
+    localStorage.setItem(USER_KEY, username);
     scheduleRefresh();
   }
 
@@ -253,10 +254,8 @@
     if (!session) return Promise.resolve(false);
     if (!refreshing) {
       const current = session;
-      refreshing = call("POST", "auth/refresh", {
-        body: { refresh_token: current.refresh_token },
-        auth: false,
-      })
+      // The refresh cookie goes along by itself (same origin, path /api/v1/auth/refresh).
+      refreshing = call("POST", "auth/refresh?refresh_cookie=true", { auth: false })
         .then((tokens) => {
           if (session !== current) return false;
           saveSession(tokens, current.username);
@@ -276,15 +275,23 @@
     return refreshing;
   }
 
-  function restoreSession() {
+  /** After a reload or in a new tab: a new access token from the refresh cookie, if any. */
+  async function resumeSession() {
+    const username = localStorage.getItem(USER_KEY);
+    if (!username) return false;
     try {
-      const stored = JSON.parse(sessionStorage.getItem(STORAGE_KEY) || "null");
-      if (stored && stored.access_token && stored.refresh_token && stored.session_id) return stored;
-    } catch {
-      /* a damaged entry is no session */
+      const tokens = await call("POST", "auth/refresh?refresh_cookie=true", { auth: false });
+      saveSession(tokens, username);
+      return true;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        localStorage.removeItem(USER_KEY);
+        showMessage(els.authError, t("auth.expired"));
+      } else {
+        showBanner(describe(error));
+      }
+      return false;
     }
-    sessionStorage.removeItem(STORAGE_KEY);
-    return null;
   }
 
   // ----------------------------------------------------------------------------- the page
@@ -389,7 +396,10 @@
     for (const [input, message] of Object.values(fields)) setFieldError(input, message, "");
     try {
       if (register) await call("POST", "auth/register", { body: { username, password }, auth: false });
-      const tokens = await call("POST", "auth/login", { body: { username, password }, auth: false });
+      const tokens = await call("POST", "auth/login?refresh_cookie=true", {
+        body: { username, password },
+        auth: false,
+      });
       saveSession(tokens, username.toLowerCase());
       els.password.value = "";
       enterApp();
@@ -417,7 +427,7 @@
     generation += 1;
     session = null;
     clearTimeout(refreshTimer);
-    sessionStorage.removeItem(STORAGE_KEY);
+    localStorage.removeItem(USER_KEY);
     stopAllWatches();
     closeInbox(false);
     els.history.replaceChildren();
@@ -810,14 +820,14 @@
       if (event.key === "Escape" && !els.inbox.hidden) closeInbox();
     });
 
-    session = restoreSession();
-    if (session) {
-      scheduleRefresh();
-      enterApp();
-    } else {
-      els.authView.hidden = false;
-      els.username.focus();
-    }
+    resumeSession().then((resumed) => {
+      if (resumed) {
+        enterApp();
+      } else {
+        els.authView.hidden = false;
+        els.username.focus();
+      }
+    });
   }
 
   start();
