@@ -42,6 +42,11 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else UNKNOWN_CLIENT
 
 
+def root_of(request: Request) -> str:
+    """Where the app is in the browser's URLs: empty locally, the stage (``/dev``) on AWS."""
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
 def current_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     tokens: Annotated[TokenService, Depends(get_tokens)],

@@ -10,6 +10,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = ROOT / "cdk.json"
 WORKFLOW_TYPES = ("STANDARD", "EXPRESS")
+# The evaluation windows AWS WAF's rate-based rules accept.
+WAF_WINDOWS = (60, 120, 300, 600)
 
 
 def load_context(path: Path = CDK_JSON) -> dict[str, Any]:
@@ -34,6 +36,10 @@ class StageConfig:
     log_retention_days: int
     api_throttle_rate_limit: int
     api_throttle_burst_limit: int
+    waf_enabled: bool
+    waf_sign_in_rate_limit: int
+    waf_evaluation_window_seconds: int
+    api_gateway_account_role: bool
     asset_path: Path
 
     @classmethod
@@ -46,6 +52,12 @@ class StageConfig:
         if not stage.isalnum():
             raise ValueError(f"stage must be letters and digits, not {stage!r}")
         asset = Path(str(get("assetPath")))
+        window = int(get("wafEvaluationWindowSeconds"))
+        if window not in WAF_WINDOWS:
+            raise ValueError(f"wafEvaluationWindowSeconds must be one of {WAF_WINDOWS}")
+        rate = int(get("wafSignInRateLimit"))
+        if not 10 <= rate <= 2_000_000_000:
+            raise ValueError("wafSignInRateLimit must be between 10 and 2,000,000,000")
         return cls(
             stage=stage,
             workflow_type=workflow_type,
@@ -60,5 +72,9 @@ class StageConfig:
             log_retention_days=int(get("logRetentionDays")),
             api_throttle_rate_limit=int(get("apiThrottleRateLimit")),
             api_throttle_burst_limit=int(get("apiThrottleBurstLimit")),
+            waf_enabled=_flag(get("wafEnabled")),
+            waf_sign_in_rate_limit=rate,
+            waf_evaluation_window_seconds=window,
+            api_gateway_account_role=_flag(get("apiGatewayAccountRole")),
             asset_path=asset if asset.is_absolute() else ROOT / asset,
         )

@@ -65,11 +65,11 @@ class ToroStack(Stack):
             state_machine=workflow.state_machine,
             functions=functions,
             dead_letter_queues=dead_letters,
-            http_api=api.http_api,
+            rest_api=api.rest_api,
         )
 
         machine = workflow.state_machine.state_machine_arn
-        CfnOutput(self, "ApiUrl", value=api.http_api.api_endpoint)
+        CfnOutput(self, "ApiUrl", value=api.rest_api.url)
         CfnOutput(self, "StateMachineArn", value=machine)
         CfnOutput(self, "TableName", value=storage.table.table_name)
         CfnOutput(self, "QuestionsTopicArn", value=messaging.questions.topic_arn)

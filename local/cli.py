@@ -11,6 +11,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urljoin
 
 import boto3
 import typer
@@ -185,7 +186,8 @@ def ask(
         asked = http.call("POST", f"{base}/questions", {"question": question}, token)
         if asked.status != 202:
             raise fail(f"the question was not accepted: {_problem(asked)}")
-        location = api.rstrip("/") + asked.headers["location"]
+        # The Location is a path from the host's root (with the stage in front on AWS).
+        location = urljoin(api, asked.headers["location"])
         result = _follow(location, token, timeout)
     except http.Unreachable as exc:
         raise fail(f"{exc}. Is `toro dev` (make run) running?", 2) from None

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Cookie, Query, Request, Response, status
 
-from api.deps import Accounts, CurrentUser, client_address
+from api.deps import Accounts, CurrentUser, client_address, root_of
 from api.errors import documented
 from api.schemas import Credentials, NewAccount, RefreshRequest, TokenResponse, UserPublic
 from core.accounts import TokenPair
@@ -34,7 +34,7 @@ RefreshCookie = Annotated[
 
 def _cookie_options(request: Request) -> dict[str, object]:
     return {
-        "path": request.scope.get("root_path", "") + REFRESH_PATH,
+        "path": root_of(request) + REFRESH_PATH,
         "secure": get_api_settings().refresh_cookie_secure,
         "httponly": True,
         "samesite": "strict",

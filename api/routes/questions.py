@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
-from api.deps import Conversations, CurrentUser, Questions, check_conversation
+from api.deps import Conversations, CurrentUser, Questions, check_conversation, root_of
 from api.errors import documented
 from api.schemas import QuestionAccepted, QuestionCreate, QuestionList, QuestionPublic, ResourceId
 from core.models import QuestionStatus
@@ -41,13 +41,16 @@ def ask(
     principal: CurrentUser,
     questions: Questions,
     conversations: Conversations,
+    request: Request,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> QuestionAccepted:
     session_id = body.session_id or principal.session_id
     check_conversation(conversations, principal, session_id)
     question = questions.submit(principal.user_id, session_id, body.question, idempotency_key)
-    response.headers["Location"] = f"/api/v1/questions/{question.session_id}/{question.question_id}"
+    response.headers["Location"] = (
+        f"{root_of(request)}/api/v1/questions/{question.session_id}/{question.question_id}"
+    )
     return QuestionAccepted.of(question)
 
 

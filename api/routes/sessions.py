@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from api.deps import Conversations, CurrentUser
+from api.deps import Conversations, CurrentUser, root_of
 from api.errors import documented
 from api.schemas import ConversationList, ConversationPublic
 
@@ -21,10 +21,10 @@ router = APIRouter(prefix="/sessions", tags=["sessions"])
     summary="Start a new conversation",
 )
 def start(
-    principal: CurrentUser, conversations: Conversations, response: Response
+    principal: CurrentUser, conversations: Conversations, request: Request, response: Response
 ) -> ConversationPublic:
     conversation = conversations.start(principal.user_id)
-    response.headers["Location"] = f"/api/v1/questions/{conversation.session_id}"
+    response.headers["Location"] = f"{root_of(request)}/api/v1/questions/{conversation.session_id}"
     return ConversationPublic.of(conversation)
 
 

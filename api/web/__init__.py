@@ -10,10 +10,12 @@ pinned npm package into ``static/vendor`` by ``make`` and served from here under
 
 from __future__ import annotations
 
+import html
+from functools import lru_cache
 from pathlib import Path
 
-from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 from starlette.types import Scope
@@ -45,15 +47,28 @@ class Assets(StaticFiles):
         return response
 
 
+@lru_cache
+def _text(page: Path) -> str:
+    return page.read_text(encoding="utf-8")
+
+
+def _page(page: Path, request: Request) -> HTMLResponse:
+    """A page whose relative URLs resolve under the app's prefix in the browser (the stage on
+    API Gateway, so ``/dev`` and ``/dev/`` both work), through a ``<base>`` element."""
+    base = html.escape(request.scope.get("root_path", "").rstrip("/") + "/", quote=True)
+    body = _text(page).replace("<head>", f'<head>\n  <base href="{base}">', 1)
+    return HTMLResponse(body, headers=PAGE_HEADERS)
+
+
 def install(app: FastAPI, *, docs: bool) -> None:
     app.mount("/static", Assets(directory=WEB / "static"), name="static")
 
     if docs:
 
         @app.api_route("/docs", methods=["GET", "HEAD"], include_in_schema=False)
-        def docs_page() -> FileResponse:
-            return FileResponse(DOCS, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+        def docs_page(request: Request) -> HTMLResponse:
+            return _page(DOCS, request)
 
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
-    def page() -> FileResponse:
-        return FileResponse(INDEX, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+    def page(request: Request) -> HTMLResponse:
+        return _page(INDEX, request)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_apigatewayv2 as apigw
+from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -30,7 +30,7 @@ class Monitoring(Construct):
         state_machine: sfn.StateMachine,
         functions: dict[str, lambda_.Function],
         dead_letter_queues: dict[str, sqs.Queue],
-        http_api: apigw.HttpApi,
+        rest_api: apigw.RestApi,
     ) -> None:
         super().__init__(scope, construct_id)
         key = kms.Key(
@@ -60,7 +60,7 @@ class Monitoring(Construct):
             label = name.title().replace("_", "")
             self._alarm(f"{label}Errors", function.metric_errors(period=PERIOD), 1)
             self._alarm(f"{label}Throttles", function.metric_throttles(period=PERIOD), 1)
-        self._alarm("Api5xx", http_api.metric_server_error(period=PERIOD), 5)
+        self._alarm("Api5xx", rest_api.metric_server_error(period=PERIOD), 5)
 
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"toro-{config.stage}")
 
@@ -103,8 +103,8 @@ class Monitoring(Construct):
             ),
             cloudwatch.GraphWidget(
                 title="API",
-                left=[http_api.metric_count(period=PERIOD)],
-                right=[http_api.metric_server_error(period=PERIOD)],
+                left=[rest_api.metric_count(period=PERIOD)],
+                right=[rest_api.metric_server_error(period=PERIOD)],
                 width=12,
             ),
         )

@@ -24,7 +24,7 @@ Resources = dict[str, dict[str, Any]]
 
 def synth(tmp: Path, **overrides: Any) -> dict[str, Any]:
     asset = tmp / "asset"
-    asset.mkdir(exist_ok=True)
+    asset.mkdir(parents=True, exist_ok=True)
     (asset / "placeholder.py").write_text("# the real code comes from `make build`\n")
     app = build_app({"assetPath": str(asset), **overrides}, outdir=str(tmp / "cdk.out"))
     stack = app.node.children[0]
@@ -84,6 +84,11 @@ def test_no_policy_allows_every_action(template: dict[str, Any]) -> None:
             for action in _actions(statement):
                 assert action != "*" and not action.endswith(":*"), (name, action)
     for name, role in of_type(template, "AWS::IAM::Role").items():
+        if name.startswith("ApiRestApiCloudWatchRole"):
+            # API Gateway's account-wide logging role: the service's own policy, and only it.
+            [policy] = role["Properties"]["ManagedPolicyArns"]
+            assert json.dumps(policy).endswith('AmazonAPIGatewayPushToCloudWatchLogs"]]}')
+            continue
         assert "ManagedPolicyArns" not in role["Properties"], name
 
 
@@ -177,7 +182,7 @@ def test_alarms_cover_executions_dead_letters_functions_and_the_api(
     assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible") in metrics
     assert ("AWS/Lambda", "Errors") in metrics
     assert ("AWS/Lambda", "Throttles") in metrics
-    assert ("AWS/ApiGateway", "5xx") in metrics
+    assert ("AWS/ApiGateway", "5XXError") in metrics
     lambda_alarms = [a for a in alarms if a["Properties"].get("Namespace") == "AWS/Lambda"]
     assert len(lambda_alarms) == 2 * len(FUNCTIONS)
     queues = [a for a in alarms if a["Properties"].get("Namespace") == "AWS/SQS"]
@@ -200,11 +205,24 @@ def test_secrets_stay_out_of_the_template(template: dict[str, Any]) -> None:
         assert not AuthSettings(environment=variables["ENVIRONMENT"]).is_development
 
 
-def test_the_api_is_throttled_and_outputs_are_exported(template: dict[str, Any]) -> None:
-    [stage] = of_type(template, "AWS::ApiGatewayV2::Stage").values()
-    settings = stage["Properties"]["DefaultRouteSettings"]
-    assert settings == {"ThrottlingBurstLimit": 100, "ThrottlingRateLimit": 50}
-    assert "AccessLogSettings" in stage["Properties"]
+def test_the_api_is_throttled_traced_logged_and_outputs_are_exported(
+    template: dict[str, Any],
+) -> None:
+    [stage] = of_type(template, "AWS::ApiGateway::Stage").values()
+    properties = stage["Properties"]
+    assert properties["StageName"] == "dev"
+    assert properties["TracingEnabled"] is True
+    [methods] = properties["MethodSettings"]
+    assert (methods["ThrottlingRateLimit"], methods["ThrottlingBurstLimit"]) == (50, 100)
+    assert methods["LoggingLevel"] == "ERROR" and methods["DataTraceEnabled"] is False
+    assert '"ip":"$context.identity.sourceIp"' in properties["AccessLogSetting"]["Format"].replace(
+        " ", ""
+    )
+    [api] = of_type(template, "AWS::ApiGateway::RestApi").values()
+    assert api["Properties"]["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    # The account's logging role outlives the stack: other REST APIs in the region use it.
+    [role] = [r for n, r in template["Resources"].items() if n.startswith("ApiRestApiCloudWatch")]
+    assert role["DeletionPolicy"] == "Retain"
     assert set(template["Outputs"]) >= {
         "ApiUrl",
         "StateMachineArn",
@@ -213,6 +231,46 @@ def test_the_api_is_throttled_and_outputs_are_exported(template: dict[str, Any])
         "AnswersTopicArn",
         "StateMachineConsoleUrl",
     }
+
+
+def test_a_waf_rate_rule_guards_the_sign_in_routes_of_the_stage(template: dict[str, Any]) -> None:
+    [acl] = of_type(template, "AWS::WAFv2::WebACL").values()
+    properties = acl["Properties"]
+    assert properties["Scope"] == "REGIONAL"
+    assert properties["DefaultAction"] == {"Allow": {}}
+    [rule] = properties["Rules"]
+    rate = rule["Statement"]["RateBasedStatement"]
+    assert (rate["Limit"], rate["EvaluationWindowSec"], rate["AggregateKeyType"]) == (
+        300,
+        300,
+        "IP",
+    )
+    match = rate["ScopeDownStatement"]["ByteMatchStatement"]
+    assert match["FieldToMatch"] == {"UriPath": {}}
+    assert (match["PositionalConstraint"], match["SearchString"]) == ("CONTAINS", "/api/v1/auth/")
+    blocked = rule["Action"]["Block"]["CustomResponse"]
+    assert blocked["ResponseCode"] == 429
+    assert blocked["ResponseHeaders"] == [{"Name": "Retry-After", "Value": "300"}]
+    body = json.loads(properties["CustomResponseBodies"]["rateLimited"]["Content"])
+    assert body["error"]["code"] == "rate_limited"  # the API's own error shape
+    [association] = of_type(template, "AWS::WAFv2::WebACLAssociation").values()
+    [stage_name] = of_type(template, "AWS::ApiGateway::Stage")
+    assert stage_name in json.dumps(association["Properties"]["ResourceArn"])
+    assert "ApiWebAcl" in json.dumps(association["Properties"]["WebACLArn"])
+
+
+def test_the_waf_is_configurable_and_can_be_turned_off(tmp_path: Path) -> None:
+    tighter = synth(tmp_path / "tight", wafSignInRateLimit=100, wafEvaluationWindowSeconds=60)
+    [acl] = of_type(tighter, "AWS::WAFv2::WebACL").values()
+    rate = acl["Properties"]["Rules"][0]["Statement"]["RateBasedStatement"]
+    assert (rate["Limit"], rate["EvaluationWindowSec"]) == (100, 60)
+    off = synth(tmp_path / "off", wafEnabled=False)
+    assert not of_type(off, "AWS::WAFv2::WebACL")
+    assert not of_type(off, "AWS::WAFv2::WebACLAssociation")
+    with pytest.raises(ValueError, match="wafEvaluationWindowSeconds"):
+        synth(tmp_path / "bad", wafEvaluationWindowSeconds=90)
+    with pytest.raises(ValueError, match="wafSignInRateLimit"):
+        synth(tmp_path / "low", wafSignInRateLimit=5)
 
 
 def test_a_bad_stage_or_workflow_type_is_refused(tmp_path: Path) -> None:
