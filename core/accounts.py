@@ -443,26 +443,24 @@ class SignInThrottle:
             )
 
     def check_username(self, username: str) -> None:
+        """RateLimited while the username is locked by its failed logins."""
+        self._failures(username, record=False)
+
+    def failed(self, username: str) -> None:
+        # Already at the limit (failures at the same moment) raises: the lock stands anyway.
+        with suppress(RateLimited):
+            self._failures(username, record=True)
+
+    def _failures(self, username: str, *, record: bool) -> None:
         settings = get_api_settings()
-        self._limiter.check(
+        look = self._limiter.count if record else self._limiter.check
+        look(
             f"USERNAME#{username}",
             "login-failures",
             limit=settings.login_failures_before_lockout,
             window_seconds=settings.login_lockout_seconds,
             refusal="Too many failed logins for this username; it is locked for now.",
         )
-
-    def failed(self, username: str) -> None:
-        settings = get_api_settings()
-        # Already at the limit (failures at the same moment) raises: the lock stands anyway.
-        with suppress(RateLimited):
-            self._limiter.count(
-                f"USERNAME#{username}",
-                "login-failures",
-                limit=settings.login_failures_before_lockout,
-                window_seconds=settings.login_lockout_seconds,
-                refusal="",
-            )
 
     def succeeded(self, username: str) -> None:
         self._limiter.forget(f"USERNAME#{username}", "login-failures")

@@ -19,6 +19,12 @@ from local.provision import ANSWERS_TOPIC, QUESTIONS_TOPIC, create_table
 PASSWORD = "correct horse battery"
 
 
+def error_of(response: Any) -> dict[str, Any]:
+    """The ``error`` object of an error response."""
+    body: dict[str, Any] = response.json()["error"]
+    return body
+
+
 @dataclass
 class User:
     username: str

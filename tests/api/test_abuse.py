@@ -17,16 +17,11 @@ from core.accounts import HASHING, AccountService, SignInThrottle, verify_passwo
 from core.errors import RateLimited, ServerBusy
 from core.rate_limit import RateLimiter
 from core.usage import TokenUsage
-from tests.api.conftest import PASSWORD, Api
+from tests.api.conftest import PASSWORD, Api, error_of
 
 LOGIN = "/api/v1/auth/login"
 REGISTER = "/api/v1/auth/register"
 REFRESH = "/api/v1/auth/refresh"
-
-
-def error_of(response: Any) -> dict[str, Any]:
-    body: dict[str, Any] = response.json()["error"]
-    return body
 
 
 @pytest.fixture

@@ -12,18 +12,13 @@ import pytest
 
 from core import reset
 from core.accounts import SESSIONS, AccountRepository, signing_key
-from tests.api.conftest import PASSWORD, Api
+from tests.api.conftest import PASSWORD, Api, error_of
 
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"
 LOGOUT = "/api/v1/auth/logout"
 PROTECTED = "/api/v1/notifications"
-
-
-def error_of(response: Any) -> dict[str, Any]:
-    body: dict[str, Any] = response.json()["error"]
-    return body
 
 
 def test_register_stores_the_username_lower_case(api: Api) -> None:

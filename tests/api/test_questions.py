@@ -11,14 +11,9 @@ from core.errors import RateLimited
 from core.models import QuestionStatus
 from core.rate_limit import RateLimiter
 from core.repository import QuestionRepository
-from tests.api.conftest import Api, User
+from tests.api.conftest import Api, User, error_of
 
 QUESTIONS = "/api/v1/questions"
-
-
-def error_of(response: Any) -> dict[str, Any]:
-    body: dict[str, Any] = response.json()["error"]
-    return body
 
 
 def test_asking_stores_a_pending_question_and_publishes_it(api: Api) -> None:
