@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_iam as iam
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk_app.config import StageConfig
+from cdk_app.constructs.service_access import let_service_use_key
 from cdk_app.nag import acknowledge
 
 
@@ -38,11 +38,16 @@ class Messaging(Construct):
         )
         self.questions = self._topic("Questions", f"toro-questions-{config.stage}")
         self.answers = self._topic("Answers", f"toro-answers-{config.stage}")
+        # SNS uses the key for the two topics (to deliver to their subscribers), no other.
+        stack = Stack.of(self)
+        let_service_use_key(
+            self.key,
+            "sns.amazonaws.com",
+            f"arn:{stack.partition}:sns:{stack.region}:{stack.account}:toro-*-{config.stage}",
+        )
 
     def _topic(self, construct_id: str, name: str) -> sns.Topic:
         topic = sns.Topic(
             self, construct_id, topic_name=name, master_key=self.key, enforce_ssl=True
         )
-        # SNS must be able to use the key to deliver to encrypted subscribers.
-        self.key.grant_encrypt_decrypt(iam.ServicePrincipal("sns.amazonaws.com"))
         return topic

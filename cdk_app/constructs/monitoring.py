@@ -6,7 +6,6 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -16,6 +15,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from cdk_app.config import StageConfig
+from cdk_app.constructs.service_access import alarm_arns, let_alarms_publish, let_service_use_key
 
 PERIOD = Duration.minutes(5)
 
@@ -47,7 +47,8 @@ class Monitoring(Construct):
             master_key=key,
             enforce_ssl=True,
         )
-        key.grant_encrypt_decrypt(iam.ServicePrincipal("cloudwatch.amazonaws.com"))
+        let_service_use_key(key, "cloudwatch.amazonaws.com", alarm_arns(self))
+        let_alarms_publish(self.alarm_topic)
         if config.alarm_email:
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         self.alarms: list[cloudwatch.Alarm] = []

@@ -278,3 +278,43 @@ def test_a_bad_stage_or_workflow_type_is_refused(tmp_path: Path) -> None:
         synth(tmp_path, workflowType="FAST")
     with pytest.raises(ValueError, match="stage"):
         synth(tmp_path, stage="prod-1")
+
+
+def _service_statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        s
+        for s in document["Statement"]
+        if s["Effect"] == "Allow" and "Service" in s.get("Principal", {})
+    ]
+
+
+def test_cloudwatch_alarms_may_publish_to_the_alarm_topic(template: dict[str, Any]) -> None:
+    [alarm_topic] = [
+        name
+        for name, topic in of_type(template, "AWS::SNS::Topic").items()
+        if "alarms" in json.dumps(topic["Properties"]["TopicName"])
+    ]
+    [policy] = [
+        p
+        for p in of_type(template, "AWS::SNS::TopicPolicy").values()
+        if {"Ref": alarm_topic} in p["Properties"]["Topics"]
+    ]
+    [allowed] = _service_statements(policy["Properties"]["PolicyDocument"])
+    assert allowed["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert allowed["Action"] == "sns:Publish"
+    assert allowed["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert ":alarm:*" in json.dumps(allowed["Condition"]["ArnLike"]["aws:SourceArn"])
+
+
+def test_services_use_the_keys_only_for_this_account_and_what_they_need(
+    template: dict[str, Any],
+) -> None:
+    services = set()
+    for key in of_type(template, "AWS::KMS::Key").values():
+        for statement in _service_statements(key["Properties"]["KeyPolicy"]):
+            services.add(statement["Principal"]["Service"])
+            assert sorted(_actions(statement)) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+            conditions = statement["Condition"]
+            assert conditions["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+            assert "aws:SourceArn" in conditions["ArnLike"]
+    assert services == {"cloudwatch.amazonaws.com", "sns.amazonaws.com"}
