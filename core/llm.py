@@ -7,6 +7,7 @@ the ASL's Retry and Catch can decide by class name.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -41,6 +42,7 @@ def map_sdk_error(exc: Exception) -> LLMError:
             return LLMQuotaExceeded(f"The model's quota is exhausted: {exc.message}")
         return LLMRateLimited(f"The model is rate limiting: {exc.message}")
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        _KEY_REFUSED.set()  # the next client is built from a fresh read of the key
         return LLMAuthError(f"The model refused the credentials: {exc.message}")
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
@@ -132,23 +134,37 @@ class LLMClient:
         return any(result.flagged for result in response.results)
 
 
+# Set when the model refused the key: the next read of the secret skips the cache, so a key the
+# operator has just replaced is used at once instead of after the cache's 5 minutes.
+_KEY_REFUSED = threading.Event()
+
+
 def _api_key(settings: LLMSettings) -> str | None:
     if settings.openai_api_key is not None:
         return settings.openai_api_key.get_secret_value()
     if settings.openai_api_key_secret_name:
+        refused = _KEY_REFUSED.is_set()
         try:
             secret = parameters.get_secret(
-                settings.openai_api_key_secret_name, max_age=SECRET_MAX_AGE_SECONDS
+                settings.openai_api_key_secret_name,
+                max_age=SECRET_MAX_AGE_SECONDS,
+                force_fetch=refused,
             )
         except parameters.exceptions.GetParameterError as exc:
             raise DependencyUnavailable(f"Could not read the OpenAI key secret: {exc}") from exc
+        if refused:
+            _KEY_REFUSED.clear()
         return str(secret).strip()
     return None
 
 
-@lru_cache
 def get_llm_client() -> LLMClient:
-    """The model client, built on first use. Fails clearly when no key is configured."""
+    """The model client for the key configured now.
+
+    The key is read on every call (from the secret through Powertools' 5-minute cache), and a
+    client is kept per key, so a warm function picks up a new key within the cache's lifetime,
+    and at once after the model refused the old one. Fails clearly when no key is configured.
+    """
     settings = get_llm_settings()
     key = _api_key(settings)
     if not key:
@@ -156,6 +172,12 @@ def get_llm_client() -> LLMClient:
             "No OpenAI API key is configured: set OPENAI_API_KEY (or "
             "OPENAI_API_KEY_SECRET_NAME on AWS)."
         )
+    return _client_for(key)
+
+
+@lru_cache(maxsize=2)
+def _client_for(key: str) -> LLMClient:
+    settings = get_llm_settings()
     client = openai.OpenAI(
         api_key=key,
         base_url=settings.openai_base_url,
@@ -163,6 +185,11 @@ def get_llm_client() -> LLMClient:
         max_retries=0,
     )
     return LLMClient(settings, client)
+
+
+def forget_clients() -> None:
+    _client_for.cache_clear()
+    _KEY_REFUSED.clear()
 
 
 def moderation_enabled() -> bool:

@@ -7,7 +7,7 @@ import json
 from core import clients, settings
 from core.cache import AnswerCache
 from core.errors import IllegalTransition, InvalidQuestion, ToroError
-from core.llm import get_llm_client, moderation_enabled
+from core.llm import forget_clients, get_llm_client, moderation_enabled
 from core.messaging import Publisher
 from core.models import (
     AnswerReady,
@@ -217,6 +217,6 @@ def record_notification(message: AnswerReady) -> Notification:
 
 def clear_caches() -> None:
     """Forget every client, setting and wrapper built so far (tests change the environment)."""
-    get_llm_client.cache_clear()
+    forget_clients()
     clients.clear_caches()
     settings.clear_caches()

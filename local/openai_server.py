@@ -114,9 +114,12 @@ def read_prompt(messages: list[dict[str, Any]]) -> Prompt:
 
 class OpenAICompatibleServer:
     models: tuple[str, ...] = ()
+    # When set, only these API keys are accepted (401 invalid_api_key otherwise), as OpenAI does.
+    accepted_keys: frozenset[str] | None = None
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self.keys_used: list[str] = []  # the API key of every POST, in order
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name=type(self).__name__, daemon=True
@@ -162,7 +165,12 @@ class OpenAICompatibleServer:
                 except ValueError:
                     self._send(400, error("The body is not JSON.", "invalid_request_error"))
                     return
-                if not isinstance(body, dict):
+                key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                server.keys_used.append(key)
+                if server.accepted_keys is not None and key not in server.accepted_keys:
+                    message = "Incorrect API key provided."
+                    self._send(401, error(message, "invalid_request_error", "invalid_api_key"))
+                elif not isinstance(body, dict):
                     self._send(400, error("The body must be an object.", "invalid_request_error"))
                 elif self.path.endswith("/chat/completions"):
                     self._send(*server.complete(body))

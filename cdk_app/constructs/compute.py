@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
@@ -31,11 +32,15 @@ class Secrets(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, config: StageConfig) -> None:
         super().__init__(scope, construct_id)
+        # CloudFormation deletes a secret at once, with no recovery window: kept like the table
+        # when the stage is protected.
+        keep = RemovalPolicy.RETAIN if config.deletion_protection else RemovalPolicy.DESTROY
         self.openai_key = secretsmanager.Secret(
             self,
             "OpenAIKey",
             secret_name=f"toro/{config.stage}/openai-api-key",
             description="OpenAI API key: set with `aws secretsmanager put-secret-value`.",
+            removal_policy=keep,
         )
         self.signing_key = secretsmanager.Secret(
             self,
@@ -45,6 +50,7 @@ class Secrets(Construct):
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 password_length=64, exclude_punctuation=True
             ),
+            removal_policy=keep,
         )
         acknowledge(
             self.openai_key,

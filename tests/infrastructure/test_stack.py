@@ -318,3 +318,13 @@ def test_services_use_the_keys_only_for_this_account_and_what_they_need(
             assert conditions["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
             assert "aws:SourceArn" in conditions["ArnLike"]
     assert services == {"cloudwatch.amazonaws.com", "sns.amazonaws.com"}
+
+
+def test_secrets_are_kept_with_the_table_when_the_stage_is_protected(
+    template: dict[str, Any], tmp_path: Path
+) -> None:
+    for secret in of_type(template, "AWS::SecretsManager::Secret").values():
+        assert secret["DeletionPolicy"] == "Delete"
+    protected = synth(tmp_path, deletionProtection=True)
+    for secret in of_type(protected, "AWS::SecretsManager::Secret").values():
+        assert (secret["DeletionPolicy"], secret["UpdateReplacePolicy"]) == ("Retain", "Retain")
