@@ -38,7 +38,9 @@ class Workflow(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            state_machine_name=f"toro-{config.stage}-QuestionWorkflow",
+            # The type is create-only: switching it replaces the state machine, which
+            # CloudFormation can do only under a new name, so the name carries the type.
+            state_machine_name=f"toro-{config.stage}-QuestionWorkflow-{config.workflow_type.title()}",
             definition_body=sfn.DefinitionBody.from_string(definition),
             state_machine_type=sfn.StateMachineType[config.workflow_type],
             tracing_enabled=True,
