@@ -27,7 +27,8 @@ class ToroStack(Stack):
             self, "Compute", config=config, storage=storage, messaging=messaging, secrets=secrets
         )
         functions = {name: compute.fn(name) for name in compute.functions}
-        workflow = Workflow(self, "Workflow", config=config, functions=functions)
+        aliases = {name: compute.functions[name].alias for name in compute.functions}
+        workflow = Workflow(self, "Workflow", config=config, functions=aliases)
         workflow.state_machine.grant_start_execution(compute.fn("start_workflow"))
         compute.fn("start_workflow").add_environment(
             "STATE_MACHINE_ARN", workflow.state_machine.state_machine_arn

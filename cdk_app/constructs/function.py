@@ -76,6 +76,11 @@ class ToroFunction(Construct):
             },
             dead_letter_queue=dead_letter_queue,
         )
+        # What the workflow invokes: a published version behind an alias, so an execution runs
+        # one version of the code from its first task to its last, even across a deploy.
+        self.alias = lambda_.Alias(
+            self, "Live", alias_name="live", version=self.function.current_version
+        )
         acknowledge(
             self.role,
             "IAM5[Resource::*]",
