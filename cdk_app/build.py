@@ -4,9 +4,11 @@ Installs the functions' dependencies as arm64 / Python 3.12 wheels (``uv pip ins
 --python-platform aarch64-manylinux_2_28 --only-binary :all: --no-compile``: the Python 3.12
 runtime is Amazon Linux 2023 with glibc 2.34, and some wheels, argon2's among them, exist only
 for manylinux_2_28) into ``build/lambda`` with the project's packages beside them. Left out,
-because Lambda provides them: Powertools and pydantic (the Powertools layer) and boto3 with its
-dependencies (the runtime). Versions come from ``requirements.lock``, so the asset matches what
-the tests ran.
+because Lambda provides them: Powertools (the layer, at the version the lock pins) and boto3 with
+its dependencies (the runtime). pydantic is shipped although the layer has it too: the layer's
+is whatever version that layer was built with, and the asset (``/var/task``) comes first on
+``sys.path``, so the functions run the pydantic the tests ran. Versions come from
+``requirements.lock``, so the asset matches what the tests ran.
 """
 
 from __future__ import annotations
@@ -40,15 +42,10 @@ ROOTS = (
     "bm25s",
     "snowballstemmer",
 )
-# Provided by the Powertools layer or the Lambda runtime.
+# Provided by the Powertools layer or the Lambda runtime (pydantic is not: it is shipped).
 PROVIDED = {
     "aws-lambda-powertools",
     "aws-xray-sdk",
-    "pydantic",
-    "pydantic-core",
-    "typing-extensions",
-    "typing-inspection",
-    "annotated-types",
     "boto3",
     "botocore",
     "s3transfer",

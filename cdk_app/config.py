@@ -7,9 +7,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from handlers import FUNCTIONS
+
 ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = ROOT / "cdk.json"
 WORKFLOW_TYPES = ("STANDARD", "EXPRESS")
+# Lambda function names are `toro-<stage>-<function>` and may have at most 64 characters; the
+# state machine's `toro-<stage>-QuestionWorkflow-Standard` at most 80.
+FUNCTION_NAME_LIMIT = 64
+STATE_MACHINE_NAME_LIMIT = 80
+MAX_STAGE_LENGTH = min(
+    FUNCTION_NAME_LIMIT - len("toro--") - max(len(name) for name in FUNCTIONS),
+    STATE_MACHINE_NAME_LIMIT - len("toro--QuestionWorkflow-Standard"),
+)
 # The evaluation windows AWS WAF's rate-based rules accept.
 WAF_WINDOWS = (60, 120, 300, 600)
 
@@ -51,6 +61,11 @@ class StageConfig:
         stage = str(get("stage"))
         if not stage.isalnum():
             raise ValueError(f"stage must be letters and digits, not {stage!r}")
+        if len(stage) > MAX_STAGE_LENGTH:
+            raise ValueError(
+                f"stage {stage!r} is {len(stage)} characters; at most {MAX_STAGE_LENGTH} keep "
+                f"every name within AWS's limits (function names: {FUNCTION_NAME_LIMIT})"
+            )
         asset = Path(str(get("assetPath")))
         window = int(get("wafEvaluationWindowSeconds"))
         if window not in WAF_WINDOWS:

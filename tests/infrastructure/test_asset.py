@@ -43,3 +43,16 @@ def test_the_retrieving_function_gets_its_libraries() -> None:
 def test_the_build_refuses_to_ship_docs_without_swagger_ui(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="make"):
         copy_project(tmp_path, vendor=tmp_path / "missing")
+
+
+def test_the_asset_ships_the_pydantic_the_tests_ran_and_the_layer_matches_the_lock() -> None:
+    import json
+
+    from cdk_app.build import locked_versions
+
+    packages = dependencies_of(ROOTS)
+    # The layer's own pydantic is whatever it was built with; the asset's comes first.
+    assert {"pydantic", "pydantic-core", "typing-extensions", "annotated-types"} <= set(packages)
+    assert "aws-lambda-powertools" not in packages and "boto3" not in packages
+    layer = json.loads((ROOT / "cdk.json").read_text())["context"]["powertoolsVersion"]
+    assert layer == locked_versions()["aws-lambda-powertools"]

@@ -279,6 +279,20 @@ def test_the_waf_is_configurable_and_can_be_turned_off(tmp_path: Path) -> None:
         synth(tmp_path / "low", wafSignInRateLimit=5)
 
 
+def test_the_longest_stage_allowed_keeps_every_name_within_aws_limits(tmp_path: Path) -> None:
+    from cdk_app.config import MAX_STAGE_LENGTH
+
+    longest = synth(tmp_path / "long", stage="s" * MAX_STAGE_LENGTH)
+    names = [
+        f["Properties"]["FunctionName"] for f in of_type(longest, "AWS::Lambda::Function").values()
+    ]
+    assert max(len(name) for name in names) == 64
+    [machine] = of_type(longest, "AWS::StepFunctions::StateMachine").values()
+    assert len(machine["Properties"]["StateMachineName"]) <= 80
+    with pytest.raises(ValueError, match="at most"):
+        synth(tmp_path / "longer", stage="s" * (MAX_STAGE_LENGTH + 1))
+
+
 def test_a_bad_stage_or_workflow_type_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="workflowType"):
         synth(tmp_path, workflowType="FAST")

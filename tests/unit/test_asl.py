@@ -22,6 +22,8 @@ LAMBDA_SERVICE_ERRORS = {
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
+    # The invoke itself timing out on the service's side: transient like the rest.
+    "Lambda.ClientExecutionTimeoutException",
     "Lambda.TooManyRequestsException",
 }
 ARNS = {
