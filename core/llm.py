@@ -193,5 +193,4 @@ def forget_clients() -> None:
 
 
 def moderation_enabled() -> bool:
-    settings = get_llm_settings()
-    return settings.openai_moderation and settings.has_key_source
+    return get_llm_settings().moderation_enabled

@@ -57,6 +57,11 @@ class LLMSettings(BaseSettings):
     def has_key_source(self) -> bool:
         return self.openai_api_key is not None or bool(self.openai_api_key_secret_name)
 
+    @property
+    def moderation_enabled(self) -> bool:
+        """Questions are screened by the moderation endpoint when a key is configured."""
+        return self.openai_moderation and self.has_key_source
+
 
 # Once the development key, printed here; refused as a signing key everywhere now.
 DEVELOPMENT_SIGNING_KEY = "development-only-signing-key-not-for-production-use"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
+from types import ModuleType
 
 from core import clients, settings
 from core.cache import AnswerCache
 from core.errors import IllegalTransition, InvalidQuestion, ToroError
-from core.llm import forget_clients, get_llm_client, moderation_enabled
 from core.messaging import Publisher
 from core.models import (
     AnswerReady,
@@ -26,12 +27,20 @@ from core.models import (
 )
 from core.observability import MetricUnit, logger, metrics
 from core.repository import NotificationRepository, QuestionRepository
-from core.settings import get_settings
+from core.settings import get_llm_settings, get_settings
 from core.usage import TokenUsage
 from core.validation import clean_question
 from core.workflow import WorkflowStarter
 
 _MAX_ERROR_MESSAGE = 1000
+
+
+def _llm() -> ModuleType:
+    """The model client's module, imported on first use: it brings the OpenAI SDK, which only
+    the functions that call the model (and moderation) should pay for at cold start."""
+    from core import llm
+
+    return llm
 
 
 def start_question_workflow(ref: QuestionRef) -> WorkflowStarted:
@@ -59,8 +68,8 @@ def validate_question(task: ValidateTask) -> ValidationResult:
             moderated=False,
         )
     text = clean_question(question.text, max_chars=get_settings().question_max_chars)
-    moderated = moderation_enabled()
-    if moderated and get_llm_client().is_flagged(text):
+    moderated = get_llm_settings().moderation_enabled
+    if moderated and _llm().get_llm_client().is_flagged(text):
         raise InvalidQuestion(
             "The question was flagged by content moderation.", code="question_flagged"
         )
@@ -217,6 +226,8 @@ def record_notification(message: AnswerReady) -> Notification:
 
 def clear_caches() -> None:
     """Forget every client, setting and wrapper built so far (tests change the environment)."""
-    forget_clients()
+    llm = sys.modules.get("core.llm")  # only where it was imported
+    if llm is not None:
+        llm.forget_clients()
     clients.clear_caches()
     settings.clear_caches()
