@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -114,18 +115,56 @@ def copy_project(target: Path, vendor: Path = VENDOR) -> None:
         )
 
 
-def build(target: Path) -> None:
-    started = time.perf_counter()
+# The Lambda runtime's interpreter; bytecode is only used by the same minor version.
+RUNTIME_PYTHON = "3.12"
+LAMBDA_PLATFORM = "aarch64-manylinux_2_28"
+
+
+def runtime_python() -> Path | None:
+    """A working Python 3.12 to compile the asset's bytecode with: pyenv's, or one on PATH
+    (a pyenv shim on PATH may name a version that is not selected, so each is tried)."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates = sorted(pyenv.glob(f"{RUNTIME_PYTHON}.*/bin/python{RUNTIME_PYTHON}"), reverse=True)
+    on_path = shutil.which(f"python{RUNTIME_PYTHON}")
+    for python in [*candidates, *([Path(on_path)] if on_path else [])]:
+        probe = subprocess.run(
+            [str(python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == RUNTIME_PYTHON:
+            return python
+    return None
+
+
+def compile_bytecode(target: Path, python: Path) -> int:
+    """Compile every module for the runtime's Python, checked by hash, never by timestamp: the
+    CDK zips files with 1980 timestamps and ``/var/task`` is read-only, so timestamped ``.pyc``
+    files would be stale and never rewritten. Returns how many ``.pyc`` files there are."""
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "compileall",
+            "-q",
+            "-j",
+            "0",
+            "--invalidation-mode",
+            "unchecked-hash",
+            str(target),
+        ],
+        check=True,
+    )
+    return sum(1 for _ in target.rglob("*.pyc"))
+
+
+def install_packages(target: Path, packages: list[str], *, platform: str = LAMBDA_PLATFORM) -> None:
+    """The pinned ``packages`` as binary wheels for ``platform`` and Python 3.12 into ``target``."""
     pins = locked_versions()
-    packages = dependencies_of(ROOTS)
     missing = [p for p in packages if p not in pins]
     if missing:
         raise SystemExit(f"Not in requirements.lock: {missing}; run `make lock`.")
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    requirements = [f"{name}=={pins[name]}" for name in packages]
-    print(f"==> {len(requirements)} packages for arm64 / Python 3.12 into {target}", flush=True)
     uv = Path(sys.executable).with_name("uv")
     subprocess.run(
         [
@@ -136,18 +175,39 @@ def build(target: Path) -> None:
             "--no-deps",
             "--no-compile",
             "--python-platform",
-            "aarch64-manylinux_2_28",
+            platform,
             "--python-version",
-            "3.12",
+            RUNTIME_PYTHON,
             "--only-binary",
             ":all:",
             "--target",
             str(target),
-            *requirements,
+            *(f"{name}=={pins[name]}" for name in packages),
         ],
         check=True,
     )
+
+
+def build(target: Path, *, platform: str = LAMBDA_PLATFORM, bytecode: bool = True) -> None:
+    started = time.perf_counter()
+    packages = dependencies_of(ROOTS)
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    print(f"==> {len(packages)} packages for {platform} / Python 3.12 into {target}", flush=True)
+    install_packages(target, packages, platform=platform)
     copy_project(target)
+    python = runtime_python() if bytecode else None
+    if python is not None:
+        count = compile_bytecode(target, python)
+        print(f"==> {count} modules compiled by {python} (unchecked-hash)", flush=True)
+    elif bytecode:
+        print(
+            f"==> WARNING: no Python {RUNTIME_PYTHON} found (on PATH or in pyenv): the asset has "
+            "no bytecode, so every cold start compiles the code it imports. Install Python "
+            f"{RUNTIME_PYTHON} (`pyenv install {RUNTIME_PYTHON}`) and build again.",
+            flush=True,
+        )
     size = zipped_size(target)
     print(f"==> built in {time.perf_counter() - started:.1f} s; zipped {size / 1e6:.2f} MB")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
-from aws_lambda_powertools.utilities.parser import envelopes, parse
 from pydantic import BaseModel, ValidationError
 
 from core.errors import InvalidEvent
@@ -35,16 +34,24 @@ def parse_task(event: Any, model: type[M]) -> M:
 
 
 def parse_sns(event: Any, model: type[M]) -> list[M]:
-    """Every SNS record's message as ``model`` (the message body is JSON)."""
+    """Every SNS record's message as ``model`` (the message body is JSON).
+
+    The envelope is read as the dictionary it is and the message validated with the model.
+    (Powertools' parser would do both, but imports a pydantic model of every event source it
+    knows, 40 ms of every cold start; its data classes package, 12 ms.)
+    """
+    if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
+        raise InvalidEvent(f"Bad SNS event for {model.__name__}: expected Records.")
     try:
-        parsed = parse(event=event, model=model, envelope=envelopes.SnsEnvelope)
+        messages = [record["Sns"]["Message"] for record in event["Records"]]
+    except (KeyError, TypeError) as exc:
+        raise InvalidEvent(
+            f"Bad SNS event for {model.__name__}: every record needs Sns.Message."
+        ) from exc
+    try:
+        return [model.model_validate_json(message) for message in messages]
     except ValidationError as exc:
         raise InvalidEvent(f"Bad SNS event for {model.__name__}: {_explain(exc)}") from exc
-    except Exception as exc:
-        raise InvalidEvent(f"Bad SNS event for {model.__name__}: {exc}") from exc
-    if not isinstance(parsed, list):
-        raise InvalidEvent(f"Bad SNS event for {model.__name__}: expected Records.")
-    return [item for item in parsed if isinstance(item, model)]
 
 
 def each_message(event: Any, model: type[R]) -> Iterator[R]:

@@ -126,7 +126,9 @@ class Notification(BaseModel):
 
 
 class StrictPayload(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Each function validates two or three of these payloads: their validators are built on
+    # first use, not for every payload at every cold start.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class QuestionRef(StrictPayload):
