@@ -18,6 +18,13 @@ from cdk_app.config import StageConfig
 from cdk_app.constructs.service_access import alarm_arns, let_alarms_publish, let_service_use_key
 
 PERIOD = Duration.minutes(5)
+# Functions whose failures no workflow retry or catch handles.
+UNGUARDED = ("api", "start_workflow", "notify_user")
+# A share of errors worth waking someone for, over a period with at least MIN_SAMPLE requests.
+ERROR_RATE = 0.05
+MODEL_FAILURE_RATE = 0.2
+MIN_SAMPLE = 20
+THROTTLES = 5
 
 
 class Monitoring(Construct):
@@ -52,16 +59,55 @@ class Monitoring(Construct):
         if config.alarm_email:
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         self.alarms: list[cloudwatch.Alarm] = []
+        # What is actually wrong, not every error the workflow expects and handles (a rejected
+        # question, a retried model call are Lambda errors too, caught by the ASL).
+        # A question left without an outcome: the workflow itself failed or ran out of time.
         self._alarm("ExecutionsFailed", state_machine.metric_failed(period=PERIOD), 1)
         self._alarm("ExecutionsTimedOut", state_machine.metric_timed_out(period=PERIOD), 1)
+        # Something that could not be delivered even after Lambda's and SNS's own retries.
         for name, queue in dead_letter_queues.items():
             depth = queue.metric_approximate_number_of_messages_visible(period=PERIOD)
             self._alarm(f"DeadLetters{name}", depth, 1)
-        for name, function in functions.items():
+        # The functions nothing retries for them: the API, and the two SNS subscribers.
+        for name in UNGUARDED:
             label = name.title().replace("_", "")
-            self._alarm(f"{label}Errors", function.metric_errors(period=PERIOD), 1)
-            self._alarm(f"{label}Throttles", function.metric_throttles(period=PERIOD), 1)
-        self._alarm("Api5xx", rest_api.metric_server_error(period=PERIOD), 5)
+            self._rate_alarm(
+                f"{label}ErrorRate",
+                functions[name].metric_errors(period=PERIOD),
+                functions[name].metric_invocations(period=PERIOD),
+                ERROR_RATE,
+            )
+        # Capacity: any function held back by Lambda's concurrency.
+        throttles = cloudwatch.MathExpression(
+            expression="+".join(f"t{i}" for i in range(len(functions))),
+            using_metrics={
+                f"t{i}": function.metric_throttles(period=PERIOD)
+                for i, function in enumerate(functions.values())
+            },
+            label="Throttles, every function",
+            period=PERIOD,
+        )
+        self._alarm("Throttles", throttles, THROTTLES)
+        # Users who see the service fail, and questions the model does not answer.
+        self._rate_alarm(
+            "Api5xxRate",
+            rest_api.metric_server_error(period=PERIOD),
+            rest_api.metric_count(period=PERIOD),
+            ERROR_RATE,
+        )
+        failed, answered = (
+            cloudwatch.Metric(
+                namespace="ToroAssistant",
+                metric_name=name,
+                dimensions_map={"service": "toro-assistant"},
+                statistic="Sum",
+                period=PERIOD,
+            )
+            for name in ("QuestionsFailed", "QuestionsAnswered")
+        )
+        self._rate_alarm(
+            "QuestionFailureRate", failed, answered, MODEL_FAILURE_RATE, errors_in_total=False
+        )
 
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"toro-{config.stage}")
 
@@ -110,7 +156,28 @@ class Monitoring(Construct):
             ),
         )
 
-    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, threshold: int) -> None:
+    def _rate_alarm(
+        self,
+        construct_id: str,
+        errors: cloudwatch.IMetric,
+        total: cloudwatch.IMetric,
+        threshold: float,
+        *,
+        errors_in_total: bool = True,
+    ) -> None:
+        """Alarm when ``errors`` are ``threshold`` of all in a period with at least MIN_SAMPLE,
+        so that one error among three requests does not page. All is ``total``, or ``errors``
+        plus ``total`` when ``total`` does not count them."""
+        whole = "t" if errors_in_total else "(e+t)"
+        rate = cloudwatch.MathExpression(
+            expression=f"IF({whole} >= {MIN_SAMPLE}, e/{whole}, 0)",
+            using_metrics={"e": errors, "t": total},
+            label=f"{construct_id} (share)",
+            period=PERIOD,
+        )
+        self._alarm(construct_id, rate, threshold)
+
+    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, threshold: float) -> None:
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
