@@ -114,8 +114,9 @@ synth: build ## Synthesize the CloudFormation template offline into cdk.out/
 bootstrap: $(NODE_STAMP) ## Prepare the AWS account and region for CDK deployments (once)
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk bootstrap
 
-deploy: build $(NODE_STAMP) ## Deploy to the AWS account of your credentials (STAGE=dev)
-	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk deploy --require-approval broadening -c stage=$(or $(STAGE),dev)
+deploy: build $(NODE_STAMP) ## Deploy to the AWS account of your credentials (STAGE=dev, CDK_ARGS='-c key=value')
+	$(BIN)/python -m cdk_app.preflight $(CDK_ARGS)
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk deploy --require-approval broadening -c stage=$(or $(STAGE),dev) $(CDK_ARGS)
 
 destroy: $(NODE_STAMP) ## Delete the deployed stack (STAGE=dev)
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk destroy -c stage=$(or $(STAGE),dev)

@@ -50,6 +50,7 @@ class StageConfig:
     waf_sign_in_rate_limit: int
     waf_evaluation_window_seconds: int
     api_gateway_account_role: bool
+    powertools_layer_arn: str
     asset_path: Path
 
     @classmethod
@@ -91,5 +92,6 @@ class StageConfig:
             waf_sign_in_rate_limit=rate,
             waf_evaluation_window_seconds=window,
             api_gateway_account_role=_flag(get("apiGatewayAccountRole")),
+            powertools_layer_arn=str(get("powertoolsLayerArn") or ""),
             asset_path=asset if asset.is_absolute() else ROOT / asset,
         )

@@ -13,6 +13,7 @@ from cdk_app.constructs.function import ToroFunction
 from cdk_app.constructs.messaging import Messaging, dead_letter_queue
 from cdk_app.constructs.storage import Storage
 from cdk_app.nag import acknowledge, arn_of
+from cdk_app.preflight import layer_parameter
 from handlers import FUNCTIONS, timeout_of
 
 # The functions that read or write the table (start_workflow and publish_notification do not).
@@ -82,9 +83,9 @@ class Compute(Construct):
                 f"No Lambda code at {config.asset_path}: run `make build` first."
             )
         code = lambda_.Code.from_asset(str(config.asset_path))
-        layer_arn = ssm.StringParameter.value_for_string_parameter(
-            self,
-            f"/aws/service/powertools/python/arm64/python3.12/{config.powertools_version}",
+        # Pinned by context for a region where the public parameter is missing, else looked up.
+        layer_arn = config.powertools_layer_arn or ssm.StringParameter.value_for_string_parameter(
+            self, layer_parameter(config.powertools_version)
         )
         layer = lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", layer_arn)
         common = {
