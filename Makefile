@@ -12,6 +12,8 @@ SWAGGER_UI := api/web/static/vendor/swagger-ui
 VENDORED := $(SWAGGER_UI)/.copied
 APP := $(STAMP) $(VENDORED)
 PYTEST_ARGS ?=
+# `make deploy` asks before a change widens IAM; the CI's manual deploy sets never.
+APPROVAL ?= broadening
 # The browser tests drive Debian's Chromium; installed from Debian's packages when missing.
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
@@ -59,10 +61,11 @@ audit: $(STAMP) ## Known vulnerabilities in the pinned packages and the CDK CLI 
 run: $(APP) ## Run the whole system locally: API, Lambdas, state machine, answerer (no AWS, no key)
 	$(BIN)/toro dev
 
-lint: $(STAMP) ## ruff (lint + format check) and mypy (strict)
+lint: $(STAMP) ## ruff (lint + format check), mypy (strict) and the CI workflows against GitHub's schema
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 fmt: $(STAMP) ## Format and autofix
 	$(BIN)/ruff format .
@@ -116,7 +119,7 @@ bootstrap: $(NODE_STAMP) ## Prepare the AWS account and region for CDK deploymen
 
 deploy: build $(NODE_STAMP) ## Deploy to the AWS account of your credentials (STAGE=dev, CDK_ARGS='-c key=value')
 	$(BIN)/python -m cdk_app.preflight $(CDK_ARGS)
-	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk deploy --require-approval broadening -c stage=$(or $(STAGE),dev) $(CDK_ARGS)
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk deploy --require-approval $(APPROVAL) -c stage=$(or $(STAGE),dev) $(CDK_ARGS)
 
 destroy: $(NODE_STAMP) ## Delete the deployed stack (STAGE=dev)
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk destroy -c stage=$(or $(STAGE),dev)

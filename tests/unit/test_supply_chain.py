@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import yaml  # type: ignore[import-untyped]
 
@@ -36,10 +38,63 @@ def test_the_audit_is_not_part_of_the_test_command() -> None:
 
 
 def test_the_audit_workflow_runs_make_audit_weekly_and_when_a_lock_changes() -> None:
-    workflow = yaml.safe_load((ROOT / ".github/workflows/audit.yml").read_text())
-    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    audit = workflow("audit.yml")
+    triggers = audit[True]
     assert "schedule" in triggers
     assert set(triggers["pull_request"]["paths"]) == {"requirements.lock", "package-lock.json"}
-    steps = workflow["jobs"]["audit"]["steps"]
+    steps = audit["jobs"]["audit"]["steps"]
     assert {"run": "make audit"} in steps
-    assert workflow["permissions"] == {"contents": "read"}
+    assert audit["permissions"] == {"contents": "read"}
+
+
+def workflow(name: str) -> dict[Any, Any]:
+    """A workflow file as data (YAML 1.1 reads the key ``on`` as true)."""
+    loaded: dict[Any, Any] = yaml.safe_load((ROOT / ".github/workflows" / name).read_text())
+    return loaded
+
+
+def test_ci_runs_the_test_command_on_pushes_and_pull_requests_then_synth_and_cfn_lint() -> None:
+    ci = workflow("ci.yml")
+    triggers = ci[True]
+    assert {"push", "pull_request", "workflow_dispatch"} <= set(triggers)
+    jobs = ci["jobs"]
+    assert {"run": "make test"} in jobs["test"]["steps"]
+    runs = [step.get("run", "") for step in jobs["synth"]["steps"]]
+    assert "make synth" in runs and any(r.startswith(".venv/bin/cfn-lint") for r in runs)
+    for job in ("test", "synth"):  # the venv and npm are cached
+        uses = [step.get("uses", "") for step in jobs[job]["steps"]]
+        assert any(u.startswith("actions/cache@") for u in uses), job
+        node = next(
+            s for s in jobs[job]["steps"] if s.get("uses", "").startswith("actions/setup-node")
+        )
+        assert node["with"]["cache"] == "npm"
+    assert ci["permissions"] == {"contents": "read"}
+
+
+def test_the_deploy_is_manual_and_assumes_a_role_through_oidc() -> None:
+    deploy = workflow("ci.yml")["jobs"]["deploy"]
+    assert deploy["if"] == "github.event_name == 'workflow_dispatch'"
+    assert set(deploy["needs"]) == {"test", "synth"}
+    assert deploy["permissions"]["id-token"] == "write"
+    credentials = next(
+        s for s in deploy["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws")
+    )
+    assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+    last = deploy["steps"][-1]
+    # The stage goes through the environment, never pasted into the shell script.
+    assert "${{" not in last["run"] and last["env"]["STAGE"] == "${{ inputs.stage }}"
+
+
+def test_make_lint_checks_the_workflows_against_githubs_schema(tmp_path: Path) -> None:
+    assert "check-jsonschema --builtin-schema vendor.github-workflows" in dry_run("lint")
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  test:\n    runs-on: ubuntu-24.04\n    step: []\n")
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    done = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.github-workflows", str(broken)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode != 0, done.stdout
