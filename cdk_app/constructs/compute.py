@@ -28,6 +28,15 @@ TABLE_USERS = (
 )
 
 
+# Memory by what each function does (Lambda's CPU share grows with it):
+# - the API hashes passwords with argon2 (64 MiB each, two at once) and wants the CPU for them;
+# - call_openai spends its time waiting for the model over the network: little memory, since
+#   it is billed for the whole wait (about 5 s a question);
+# - the other tasks are short and keep 512 MB for the CPU that makes their cold starts quick.
+MEMORY_MB = {"api": 1024, "call_openai": 256}
+DEFAULT_MEMORY_MB = 512
+
+
 class Secrets(Construct):
     """The two secrets. Values never appear in the template: one is generated, one is set."""
 
@@ -113,7 +122,7 @@ class Compute(Construct):
                 layer=layer,
                 environment=environment,
                 timeout_seconds=timeout_of(name),
-                memory_mb=1024 if name == "api" else 512,
+                memory_mb=MEMORY_MB.get(name, DEFAULT_MEMORY_MB),
                 dead_letter_queue=(
                     self.async_dead_letters if name in ("start_workflow", "notify_user") else None
                 ),

@@ -402,3 +402,13 @@ def test_tasks_invoke_published_versions_through_an_alias(template: dict[str, An
     policies = json.dumps(of_type(template, "AWS::IAM::Policy"))
     for name in referenced:
         assert json.dumps({"Ref": name}) in policies
+
+
+def test_memory_follows_what_each_function_does(template: dict[str, Any]) -> None:
+    memory = {
+        f["Properties"]["FunctionName"].removeprefix("toro-dev-"): f["Properties"]["MemorySize"]
+        for f in of_type(template, "AWS::Lambda::Function").values()
+    }
+    assert memory["api"] == 1024  # argon2: 64 MiB a hash, two at once, and the CPU for them
+    assert memory["call-openai"] == 256  # billed for the model's whole wait
+    assert {m for name, m in memory.items() if name not in ("api", "call-openai")} == {512}
