@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from handlers import FUNCTIONS
+from handlers import FUNCTIONS, timeout_of
+from state_machine.render import (
+    EXPRESS_LIMIT_SECONDS,
+    load_definition,
+    task_functions,
+    worst_case_seconds,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = ROOT / "cdk.json"
@@ -27,6 +33,28 @@ WAF_WINDOWS = (60, 120, 300, 600)
 def load_context(path: Path = CDK_JSON) -> dict[str, Any]:
     context: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))["context"]
     return context
+
+
+def workflow_worst_case_seconds() -> float:
+    """The longest the question workflow can run, from its definition and the functions'
+    timeouts (every retry taken, every attempt running until Lambda ends it)."""
+    definition = json.loads(load_definition())
+    per_state = {state: timeout_of(fn) for state, fn in task_functions(definition).items()}
+    return worst_case_seconds(definition, per_state)
+
+
+def refuse_express_beyond_its_limit() -> None:
+    """EXPRESS executions stop at 5 minutes with no Catch: a question whose retries run longer
+    would be left processing for good. Refused, saying why, until the retries fit."""
+    worst = workflow_worst_case_seconds()
+    if worst > EXPRESS_LIMIT_SECONDS:
+        raise ValueError(
+            f"workflowType=EXPRESS is refused: the workflow's retries can take up to "
+            f"{worst:.0f} s, and an EXPRESS execution is stopped after {EXPRESS_LIMIT_SECONDS} s "
+            "without running its Catch, which would leave the question processing for good. "
+            "Deploy STANDARD (the default), or bring the retry budget in "
+            "state_machine/question_workflow.asl.json under the limit."
+        )
 
 
 def _flag(value: Any) -> bool:
@@ -59,6 +87,8 @@ class StageConfig:
         workflow_type = str(get("workflowType")).upper()
         if workflow_type not in WORKFLOW_TYPES:
             raise ValueError(f"workflowType must be one of {WORKFLOW_TYPES}, not {workflow_type}")
+        if workflow_type == "EXPRESS":
+            refuse_express_beyond_its_limit()
         stage = str(get("stage"))
         if not stage.isalnum():
             raise ValueError(f"stage must be letters and digits, not {stage!r}")

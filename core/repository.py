@@ -376,6 +376,37 @@ class QuestionRepository(Repository):
         )
 
     @aws_call
+    def claim_start(self, user_id: str, question_id: str) -> bool:
+        """Mark the question's workflow as being started; False if a delivery already did.
+
+        Step Functions deduplicates STANDARD executions by name, but not EXPRESS ones, where a
+        duplicate SNS delivery would run the workflow twice (a second notification)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(user_id, question_id),
+                UpdateExpression="SET workflow_claimed_at = :now",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists("
+                "workflow_claimed_at)",
+                ExpressionAttributeValues={":now": encode(utc_now())},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    @aws_call
+    def release_start(self, user_id: str, question_id: str) -> None:
+        """Undo ``claim_start`` when the start failed, so that a retried delivery starts it."""
+        self._client.update_item(
+            TableName=self._table,
+            Key=self._key(user_id, question_id),
+            UpdateExpression="REMOVE workflow_claimed_at",
+            ConditionExpression="attribute_exists(pk)",
+        )
+
+    @aws_call
     def clear_dispatch_failed(self, user_id: str, question_id: str) -> None:
         self._client.update_item(
             TableName=self._table,

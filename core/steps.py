@@ -30,7 +30,7 @@ from core.repository import NotificationRepository, QuestionRepository
 from core.settings import get_llm_settings, get_settings
 from core.usage import TokenUsage
 from core.validation import clean_question
-from core.workflow import WorkflowStarter
+from core.workflow import WorkflowStarter, execution_arn_for
 
 _MAX_ERROR_MESSAGE = 1000
 
@@ -44,7 +44,22 @@ def _llm() -> ModuleType:
 
 
 def start_question_workflow(ref: QuestionRef) -> WorkflowStarted:
-    started = WorkflowStarter().start(ref)
+    """Start the question's workflow once, whatever the number of deliveries: a conditional
+    marker on the question first (EXPRESS executions are not deduplicated by name), then the
+    execution; if that fails, the marker goes, and the delivery's retry starts it."""
+    repository = QuestionRepository()
+    if not repository.claim_start(ref.user_id, ref.question_id):
+        started = WorkflowStarted(
+            question_id=ref.question_id,
+            execution_arn=execution_arn_for(get_settings().state_machine_arn, ref.question_id),
+            already_started=True,
+        )
+    else:
+        try:
+            started = WorkflowStarter().start(ref)
+        except ToroError:
+            repository.release_start(ref.user_id, ref.question_id)
+            raise
     if started.already_started:
         logger.info("Workflow already started", extra={"execution_arn": started.execution_arn})
         metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +67,56 @@ def render(values: dict[str, str], definition: str | None = None) -> str:
 def render_dict(values: dict[str, str], definition: str | None = None) -> dict[str, Any]:
     parsed: dict[str, Any] = json.loads(render(values, definition))
     return parsed
+
+
+def _task_worst_seconds(state: dict[str, Any], attempt_seconds: float) -> float:
+    """Every attempt the task's retriers allow, each running its full time, plus the waits."""
+    attempts, waits = 1, 0.0
+    for retrier in state.get("Retry", []):
+        tries = int(retrier.get("MaxAttempts", 3))
+        interval = float(retrier.get("IntervalSeconds", 1))
+        rate = float(retrier.get("BackoffRate", 2))
+        cap = float(retrier.get("MaxDelaySeconds", float("inf")))
+        attempts += tries
+        waits += sum(min(interval * rate**n, cap) for n in range(tries))
+    return attempts * attempt_seconds + waits
+
+
+def worst_case_seconds(definition: dict[str, Any], attempt_seconds: Mapping[str, float]) -> float:
+    """The longest an execution can run: the slowest path through the states, each task taking
+    every retry its retriers allow, each attempt ``attempt_seconds[state]`` long (its Lambda
+    function's timeout: a longer attempt is ended by Lambda)."""
+    states: dict[str, dict[str, Any]] = definition["States"]
+    memo: dict[str, float] = {}
+
+    def longest(name: str) -> float:
+        if name not in memo:
+            state = states[name]
+            own = 0.0
+            if state["Type"] == "Task":
+                seconds = min(attempt_seconds[name], float(state.get("TimeoutSeconds", 60)))
+                own = _task_worst_seconds(state, seconds)
+            following = [state["Next"]] if "Next" in state else []
+            following += [c["Next"] for c in state.get("Catch", [])]
+            following += [c["Next"] for c in state.get("Choices", [])]
+            following += [state["Default"]] if "Default" in state else []
+            memo[name] = own + max((longest(n) for n in following), default=0.0)
+        return memo[name]
+
+    return longest(definition["StartAt"])
+
+
+# The longest an EXPRESS execution may run; past it the execution stops with no Catch, and its
+# question would be left processing.
+EXPRESS_LIMIT_SECONDS = 300
+
+
+def task_functions(definition: dict[str, Any]) -> dict[str, str]:
+    """Each task state of the unrendered definition -> the Lambda function it invokes."""
+    found = {}
+    for name, state in definition["States"].items():
+        target = state.get("Parameters", {}).get("FunctionName", "")
+        token = _TOKEN.fullmatch(str(target))
+        if state["Type"] == "Task" and token:
+            found[name] = TASK_FUNCTIONS[token.group(1)]
+    return found

@@ -115,16 +115,15 @@ def test_the_state_machine_logs_traces_and_keeps_the_asl_retry_policy(
     assert all(rule["JitterStrategy"] == "FULL" for rule in retry)
 
 
-def test_express_by_context_flag_under_a_name_of_its_own(
+def test_express_is_refused_while_the_retries_outlast_its_five_minutes(
     template: dict[str, Any], tmp_path: Path
 ) -> None:
-    express = synth(tmp_path, workflowType="EXPRESS")
-    [machine] = of_type(express, "AWS::StepFunctions::StateMachine").values()
-    assert machine["Properties"]["StateMachineType"] == "EXPRESS"
+    with pytest.raises(ValueError, match=r"EXPRESS is refused: .* up to \d+ s.* after 300 s"):
+        synth(tmp_path, workflowType="EXPRESS")
     [standard] = of_type(template, "AWS::StepFunctions::StateMachine").values()
-    # The type cannot change in place; a replacement needs a name the old one does not hold.
-    names = {m["Properties"]["StateMachineName"] for m in (machine, standard)}
-    assert names == {"toro-dev-QuestionWorkflow-Express", "toro-dev-QuestionWorkflow-Standard"}
+    assert standard["Properties"]["StateMachineType"] == "STANDARD"
+    # The type cannot change in place; the name carries it, so that a switch can replace it.
+    assert standard["Properties"]["StateMachineName"] == "toro-dev-QuestionWorkflow-Standard"
 
 
 def test_the_table_has_recovery_ttl_and_the_open_questions_index(template: dict[str, Any]) -> None:

@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from core.errors import IllegalTransition, InvalidEvent, InvalidQuestion, LLMRateLimited
+from core import clients, reset
+from core.errors import (
+    IllegalTransition,
+    InvalidEvent,
+    InvalidQuestion,
+    LLMRateLimited,
+    ToroError,
+)
 from core.knowledge import get_knowledge_base
 from core.models import Question, QuestionStatus
 from core.repository import NotificationRepository, QuestionRepository
@@ -92,6 +99,46 @@ def test_start_workflow_starts_one_execution_named_after_the_question(
     assert [e["name"] for e in executions] == [QUESTION_ID]
     assert first["started"][0]["execution_arn"] == executions[0]["executionArn"]
     assert again["started"][0]["execution_arn"] == executions[0]["executionArn"]
+
+
+def test_a_duplicate_delivery_never_reaches_step_functions(
+    aws: Aws,
+    stored_question: Question,
+    load_event: Event,
+    lambda_context: Context,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # EXPRESS executions are not deduplicated by name: the marker must stop the second start.
+    starts: list[str] = []
+    client = clients.stepfunctions()
+    client.meta.events.register(
+        "before-call.sfn.StartExecution", lambda **kwargs: starts.append("start")
+    )
+    event = load_event("start_workflow/question_submitted")
+    start_workflow.handler(event, lambda_context("start_workflow"))
+    again = start_workflow.handler(event, lambda_context("start_workflow"))
+    assert starts == ["start"]
+    assert again["started"][0]["already_started"] is True
+    assert [e["name"] for e in aws.executions()] == [QUESTION_ID]
+
+
+def test_a_failed_start_leaves_the_question_for_the_retried_delivery(
+    aws: Aws,
+    stored_question: Question,
+    load_event: Event,
+    lambda_context: Context,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    event = load_event("start_workflow/question_submitted")
+    monkeypatch.setenv("STATE_MACHINE_ARN", aws.state_machine_arn + "-missing")
+    reset.clear_caches()
+    with pytest.raises(ToroError):
+        start_workflow.handler(event, lambda_context("start_workflow"))
+    monkeypatch.setenv("STATE_MACHINE_ARN", aws.state_machine_arn)
+    reset.clear_caches()
+    retried = start_workflow.handler(event, lambda_context("start_workflow"))
+    assert retried["started"][0]["already_started"] is False
+    assert [e["name"] for e in aws.executions()] == [QUESTION_ID]
 
 
 def test_validate_moves_the_question_to_processing_once(

@@ -160,3 +160,39 @@ def test_fast_retries_only_shortens_waits(definition: dict[str, Any]) -> None:
             assert after["MaxDelaySeconds"] == 1
             assert after["MaxAttempts"] == before["MaxAttempts"]
             assert after["ErrorEquals"] == before["ErrorEquals"]
+
+
+def test_the_worst_case_takes_every_retry_on_the_slowest_path() -> None:
+    from state_machine.render import worst_case_seconds
+
+    definition = {
+        "StartAt": "A",
+        "States": {
+            "A": {
+                "Type": "Task",
+                "TimeoutSeconds": 60,
+                "Next": "B",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "C"}],
+                "Retry": [
+                    {
+                        "ErrorEquals": ["X"],
+                        "IntervalSeconds": 1,
+                        "MaxAttempts": 3,
+                        "BackoffRate": 2,
+                        "MaxDelaySeconds": 3,
+                    }
+                ],
+            },
+            "B": {"Type": "Task", "TimeoutSeconds": 5, "End": True},
+            "C": {"Type": "Task", "TimeoutSeconds": 60, "End": True},
+        },
+    }
+    # A: 4 attempts of 10 s (its Lambda's timeout, below the task's) and waits 1 + 2 + 3;
+    # then the slower of B (5 s, the task's own timeout) and C (10 s).
+    assert worst_case_seconds(definition, {"A": 10, "B": 10, "C": 10}) == 40 + 6 + 10
+
+
+def test_the_workflow_outlasts_express_so_express_is_refused() -> None:
+    from cdk_app.config import workflow_worst_case_seconds
+
+    assert workflow_worst_case_seconds() > 300
