@@ -27,6 +27,20 @@ MIN_SAMPLE = 20
 THROTTLES = 5
 
 
+def counts(*names: str) -> list[cloudwatch.IMetric]:
+    """The project's own metrics (Powertools, namespace ToroAssistant), summed per period."""
+    return [
+        cloudwatch.Metric(
+            namespace="ToroAssistant",
+            metric_name=name,
+            dimensions_map={"service": "toro-assistant"},
+            statistic="Sum",
+            period=PERIOD,
+        )
+        for name in names
+    ]
+
+
 class Monitoring(Construct):
     def __init__(
         self,
@@ -95,33 +109,12 @@ class Monitoring(Construct):
             rest_api.metric_count(period=PERIOD),
             ERROR_RATE,
         )
-        failed, answered = (
-            cloudwatch.Metric(
-                namespace="ToroAssistant",
-                metric_name=name,
-                dimensions_map={"service": "toro-assistant"},
-                statistic="Sum",
-                period=PERIOD,
-            )
-            for name in ("QuestionsFailed", "QuestionsAnswered")
-        )
+        failed, answered = counts("QuestionsFailed", "QuestionsAnswered")
         self._rate_alarm(
             "QuestionFailureRate", failed, answered, MODEL_FAILURE_RATE, errors_in_total=False
         )
 
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"toro-{config.stage}")
-
-        def counts(*names: str) -> list[cloudwatch.IMetric]:
-            return [
-                cloudwatch.Metric(
-                    namespace="ToroAssistant",
-                    metric_name=name,
-                    dimensions_map={"service": "toro-assistant"},
-                    statistic="Sum",
-                    period=PERIOD,
-                )
-                for name in names
-            ]
 
         questions = counts(
             "QuestionsSubmitted", "QuestionsAnswered", "QuestionsFailed", "QuestionsRejected"
