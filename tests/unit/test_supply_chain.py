@@ -61,6 +61,7 @@ def test_ci_runs_the_test_command_on_pushes_and_pull_requests_then_synth_and_cfn
     assert {"run": "make test"} in jobs["test"]["steps"]
     runs = [step.get("run", "") for step in jobs["synth"]["steps"]]
     assert "make synth" in runs and any(r.startswith(".venv/bin/cfn-lint") for r in runs)
+    assert any("./actionlint" in r and "v1.7.12" in r for r in runs)  # pinned
     for job in ("test", "synth"):  # the venv and npm are cached
         uses = [step.get("uses", "") for step in jobs[job]["steps"]]
         assert any(u.startswith("actions/cache@") for u in uses), job
