@@ -190,7 +190,3 @@ def _client_for(key: str) -> LLMClient:
 def forget_clients() -> None:
     _client_for.cache_clear()
     _KEY_REFUSED.clear()
-
-
-def moderation_enabled() -> bool:
-    return get_llm_settings().moderation_enabled

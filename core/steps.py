@@ -123,10 +123,10 @@ def persist_answer(task: PersistAnswerTask) -> Outcome:
         logger.info("Answer already stored")
         return Outcome(question_id=task.question_id, status=QuestionStatus.ANSWERED)
     metrics.add_metric(name="QuestionsAnswered", unit=MetricUnit.Count, value=1)
-    if not completion.from_cache:
+    if not completion.from_cache:  # a reused answer cost no tokens and is stored already
         _count_tokens(task.user_id, completion)
-    if completion.cache_key and not completion.from_cache:
-        _remember(completion.cache_key, question.question_id, completion)
+        if completion.cache_key:
+            _remember(completion.cache_key, question.question_id, completion)
     return Outcome(question_id=question.question_id, status=question.status)
 
 
