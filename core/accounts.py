@@ -442,19 +442,19 @@ class SignInThrottle:
                 refusal="Too many new accounts from this address.",
             )
 
-    def check_username(self, username: str) -> None:
-        """RateLimited while the username is locked by its failed logins."""
-        self._failures(username, record=False)
+    def check_username(self, username: str) -> int:
+        """The username's recent failed logins; RateLimited while they lock it."""
+        return self._failures(username, record=False)
 
     def failed(self, username: str) -> None:
         # Already at the limit (failures at the same moment) raises: the lock stands anyway.
         with suppress(RateLimited):
             self._failures(username, record=True)
 
-    def _failures(self, username: str, *, record: bool) -> None:
+    def _failures(self, username: str, *, record: bool) -> int:
         settings = get_api_settings()
         look = self._limiter.count if record else self._limiter.check
-        look(
+        return look(
             f"USERNAME#{username}",
             "login-failures",
             limit=settings.login_failures_before_lockout,
@@ -483,7 +483,7 @@ class AccountService:
 
     def login(self, username: str, password: str, *, client: str = UNKNOWN_CLIENT) -> TokenPair:
         self._throttle.request(client, "login")
-        self._throttle.check_username(username)
+        failures = self._throttle.check_username(username)
         found = self._repository.credentials(username)
         if found is None:
             verify_password(password, _dummy_hash())
@@ -493,7 +493,8 @@ class AccountService:
         if not verify_password(password, password_hash):
             self._throttle.failed(username)
             raise AuthenticationFailed(INVALID_CREDENTIALS)
-        self._throttle.succeeded(username)
+        if failures:  # a correct password ends the run (no write when there was none)
+            self._throttle.succeeded(username)
         return self._start_session(user.user_id)
 
     def _start_session(self, user_id: str) -> TokenPair:

@@ -53,17 +53,18 @@ class RateLimiter(Repository):
 
     def count(
         self, subject: str, action: str, *, limit: int, window_seconds: int, refusal: str
-    ) -> None:
+    ) -> int:
         """Count one ``action`` of ``subject`` (a user, a client address, a username), refusing
-        it with RateLimited(``refusal`` and the wait) when ``limit`` are already in the window."""
-        self._window(subject, action, limit, window_seconds, refusal, record=True)
+        it with RateLimited(``refusal`` and the wait) when ``limit`` are already in the window;
+        how many are in it now."""
+        return self._window(subject, action, limit, window_seconds, refusal, record=True)
 
     def check(
         self, subject: str, action: str, *, limit: int, window_seconds: int, refusal: str
-    ) -> None:
-        """RateLimited if ``limit`` ``action``s of ``subject`` are in the window; counts nothing
-        (for counting only failures: check before, ``count`` after one)."""
-        self._window(subject, action, limit, window_seconds, refusal, record=False)
+    ) -> int:
+        """How many ``action``s of ``subject`` are in the window; RateLimited at ``limit``.
+        Counts nothing (for counting only failures: check before, ``count`` after one)."""
+        return self._window(subject, action, limit, window_seconds, refusal, record=False)
 
     @aws_call
     def forget(self, subject: str, action: str) -> None:
@@ -80,7 +81,7 @@ class RateLimiter(Repository):
         refusal: str,
         *,
         record: bool,
-    ) -> None:
+    ) -> int:
         key = _key(subject, action)
         attempt = 0
         while attempt < ATTEMPTS:
@@ -99,7 +100,7 @@ class RateLimiter(Repository):
                     f"{refusal} Try again in {retry_after} s.", retry_after=retry_after
                 )
             if not record:
-                return
+                return len(recent)
             hits = [*recent, now]
             try:
                 self._client.put_item(
@@ -120,7 +121,7 @@ class RateLimiter(Repository):
                 attempt += 1
                 time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))  # noqa: S311 - jitter
                 continue
-            return
+            return len(hits)
         raise DependencyUnavailable(
             f"The rate limit for {action} could not be updated after {ATTEMPTS} attempts."
         )

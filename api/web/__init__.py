@@ -20,6 +20,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 from starlette.types import Scope
 
+from api.deps import root_of
+
 WEB = Path(__file__).resolve().parent
 INDEX = WEB / "index.html"
 DOCS = WEB / "docs.html"
@@ -55,7 +57,7 @@ def _text(page: Path) -> str:
 def _page(page: Path, request: Request) -> HTMLResponse:
     """A page whose relative URLs resolve under the app's prefix in the browser (the stage on
     API Gateway, so ``/dev`` and ``/dev/`` both work), through a ``<base>`` element."""
-    base = html.escape(request.scope.get("root_path", "").rstrip("/") + "/", quote=True)
+    base = html.escape(root_of(request) + "/", quote=True)
     body = _text(page).replace("<head>", f'<head>\n  <base href="{base}">', 1)
     return HTMLResponse(body, headers=PAGE_HEADERS)
 
