@@ -105,8 +105,8 @@ test-workflow: $(APP) ## The real state machine in the embedded runtime
 test-quality: $(APP) ## The evaluation set through `toro dev`, held at the floor in eval/floor.json
 	$(BIN)/pytest tests/quality $(PYTEST_ARGS)
 
-eval: $(APP) ## Score answer quality on the evaluation set (offline model, or OPENAI_API_KEY's)
-	$(BIN)/python -m eval
+eval: $(APP) ## Score answer quality on the evaluation set (offline model, or OPENAI_API_KEY's); EVAL_ARGS="--feedback-table T" adds people's ratings
+	$(BIN)/python -m eval $(EVAL_ARGS)
 
 build: $(APP) ## Build the Lambda code asset (arm64 wheels, no Docker) into build/lambda
 	$(BIN)/python -m cdk_app.build

@@ -39,6 +39,8 @@ STATUS: list[tuple[type[errors.ToroError], int]] = [
     (errors.NotFound, 404),
     (errors.UsernameTaken, 409),
     (errors.IdempotencyConflict, 409),
+    (errors.NotAnswered, 409),
+    (errors.IllegalTransition, 409),
     (errors.InvalidQuestion, 422),
     (errors.InvalidCursor, 422),
     (errors.RateLimited, 429),

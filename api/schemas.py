@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -17,7 +17,9 @@ from pydantic import (
 
 from core.conversations import Conversation
 from core.errors import InvalidQuestion, WeakPassword
-from core.models import Notification, Question, QuestionStatus
+from core.feedback import COMMENT_MAX_CHARS
+from core.knowledge import Entry
+from core.models import Feedback, Notification, Question, QuestionStatus, Rating
 from core.pagination import Page
 from core.passwords import check_new_password
 from core.settings import get_settings
@@ -110,6 +112,49 @@ class QuestionCreate(Request):
     )
 
 
+class FeedbackCreate(Request):
+    rating: Rating = Field(description="`up`: a good answer; `down`: not.")
+    comment: Annotated[
+        str | None,
+        StringConstraints(strip_whitespace=True, max_length=COMMENT_MAX_CHARS),
+        Field(description=f"What was good or wrong, at most {COMMENT_MAX_CHARS} characters."),
+    ] = None
+
+
+class FeedbackPublic(BaseModel):
+    rating: Rating
+    comment: str | None = None
+    at: datetime = Field(description="When the rating was last given.")
+
+    @classmethod
+    def of(cls, feedback: Feedback) -> FeedbackPublic:
+        return cls.model_validate(feedback.model_dump())
+
+
+Language = Literal["pt", "en"]
+
+
+class KnowledgeEntryPublic(BaseModel):
+    id: str = Field(examples=["tesouro-selic"])
+    language: Language
+    title: str
+    body: str
+    reviewed: date = Field(description="When the entry was last checked.")
+    url: str | None = Field(default=None, description="A public page on the subject, if any.")
+
+    @classmethod
+    def of(cls, entry: Entry, language: Language) -> KnowledgeEntryPublic:
+        text = entry.text(language)
+        return cls(
+            id=entry.id,
+            language=language,
+            title=text.title,
+            body=text.body,
+            reviewed=entry.reviewed,
+            url=str(entry.url) if entry.url else None,
+        )
+
+
 class UserPublic(BaseModel):
     user_id: str
     username: str
@@ -184,6 +229,9 @@ class QuestionPublic(BaseModel):
     completion_tokens: int | None = None
     latency_ms: int | None = None
     error: QuestionError | None = None
+    feedback: FeedbackPublic | None = Field(
+        default=None, description="The caller's rating of the answer, if they gave one."
+    )
     created_at: datetime
     updated_at: datetime
     processing_at: datetime | None = None
@@ -214,6 +262,7 @@ class QuestionPublic(BaseModel):
             completion_tokens=question.completion_tokens,
             latency_ms=question.llm_latency_ms,
             error=error,
+            feedback=FeedbackPublic.of(question.feedback) if question.feedback else None,
             created_at=question.created_at,
             updated_at=question.updated_at,
             processing_at=question.processing_at,

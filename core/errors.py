@@ -20,6 +20,12 @@ class ToroError(Exception):
             self.code = code
 
 
+class NotAnswered(ToroError):
+    """Something only an answered question can have (feedback) was given to another."""
+
+    code = "not_answered"
+
+
 class InvalidEvent(ToroError):
     """An event or task payload does not have the shape the handler expects."""
 

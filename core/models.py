@@ -74,6 +74,21 @@ class Source(BaseModel):
     url: str | None = None
 
 
+class Rating(StrEnum):
+    UP = "up"
+    DOWN = "down"
+
+
+class Feedback(BaseModel):
+    """What the person who asked thought of the answer: a rating, perhaps a comment."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    rating: Rating
+    comment: str | None = None
+    at: datetime
+
+
 class Question(BaseModel):
     """A user's question and everything that happened to it."""
 
@@ -108,6 +123,8 @@ class Question(BaseModel):
     # Served from the answer cache: the question whose answer was reused.
     from_cache: bool = False
     cached_from: str | None = None
+    # The asker's rating of the answer (answered questions only).
+    feedback: Feedback | None = None
 
 
 class Notification(BaseModel):

@@ -34,9 +34,11 @@ from typing import Any
 
 import boto3
 
+from core.feedback import FeedbackRepository
 from local import http
 from local.child import DevProcess, dev_process
 from local.functions import ACCOUNT, DEFAULT_REGION
+from local.provision import TABLE_NAME
 
 ROOT = Path(__file__).resolve().parent
 CASES = ROOT / "cases.json"
@@ -272,11 +274,51 @@ def _table(scores: Scores) -> str:
     return "\n".join(lines)
 
 
+def people_feedback(table: str | None, endpoint: str | None) -> dict[str, Any] | None:
+    """The ratings people gave the answers (thumbs up / down on the page), from ``table``: a
+    stage's table (with the AWS credentials of the environment), or ``toro dev``'s own
+    (``toro-assistant``, with ``endpoint`` its AWS endpoint). None when no table is given."""
+    if not table:
+        return None
+    # toro dev checks no credentials; a stage's table is read with the environment's.
+    local_key = "local" if endpoint else None
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        aws_access_key_id=local_key,
+        aws_secret_access_key=local_key,
+    )
+    totals = FeedbackRepository(client, table).totals()
+    return {"table": table, "up": totals.up, "down": totals.down, "share_up": totals.share_up}
+
+
+def _feedback_line(feedback: dict[str, Any] | None) -> str:
+    if feedback is None:
+        return (
+            "people's ratings: not read; pass --feedback-table (a stage's table, or "
+            f"{TABLE_NAME} with --aws-endpoint http://127.0.0.1:4566 for a running toro dev)"
+        )
+    share = "no ratings yet" if feedback["share_up"] is None else f"{feedback['share_up']:.1%} up"
+    return (
+        f"people's ratings ({feedback['table']}): {feedback['up']} up, {feedback['down']} down"
+        f" · {share}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Score the assistant on the evaluation set.")
     parser.add_argument("--json", action="store_true", help="print the scores as JSON")
     parser.add_argument("--workers", type=int, default=6, help="questions asked at once")
+    parser.add_argument(
+        "--feedback-table", help="also print the ratings people gave in this DynamoDB table"
+    )
+    parser.add_argument("--aws-endpoint", help="the table's endpoint (toro dev's AWS endpoint)")
     args = parser.parse_args(argv)
+    # Read first: a table that cannot be read fails the command before the long evaluation.
+    feedback = people_feedback(args.feedback_table, args.aws_endpoint)
     scores = evaluate(load_cases(), args.workers)
-    sys.stdout.write((json.dumps(asdict(scores), indent=1) if args.json else _table(scores)) + "\n")
+    if args.json:
+        sys.stdout.write(json.dumps({**asdict(scores), "feedback": feedback}, indent=1) + "\n")
+    else:
+        sys.stdout.write(_table(scores) + "\n" + _feedback_line(feedback) + "\n")
     return 0

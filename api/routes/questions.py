@@ -6,7 +6,16 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from api.deps import Conversations, CurrentUser, Questions, check_conversation, root_of
 from api.errors import documented
-from api.schemas import QuestionAccepted, QuestionCreate, QuestionList, QuestionPublic, ResourceId
+from api.schemas import (
+    FeedbackCreate,
+    FeedbackPublic,
+    QuestionAccepted,
+    QuestionCreate,
+    QuestionList,
+    QuestionPublic,
+    ResourceId,
+)
+from core.feedback import rate_answer
 from core.models import QuestionStatus
 
 router = APIRouter(prefix="/questions", tags=["questions"])
@@ -110,3 +119,21 @@ def get_question(
 ) -> QuestionPublic:
     check_conversation(conversations, principal, session_id)
     return QuestionPublic.of(questions.get(principal.user_id, question_id))
+
+
+@router.put(
+    "/{session_id}/{question_id}/feedback",
+    response_model=FeedbackPublic,
+    responses=documented(401, 404, 409, 503),
+    summary="Rate an answer (thumbs up or down, with an optional comment); again to change it",
+)
+def rate(
+    session_id: SessionId,
+    question_id: Annotated[ResourceId, Path()],
+    body: FeedbackCreate,
+    principal: CurrentUser,
+    conversations: Conversations,
+) -> FeedbackPublic:
+    """409 `not_answered` for a question without an answer (pending, failed or rejected)."""
+    check_conversation(conversations, principal, session_id)
+    return FeedbackPublic.of(rate_answer(principal.user_id, question_id, body.rating, body.comment))
