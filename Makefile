@@ -8,8 +8,9 @@ PIP_AUDIT_VERSION := 2.10.1
 STAMP := $(VENV)/.installed
 # The npm packages (package-lock.json), and the front-end files the app serves from them.
 NODE_STAMP := node_modules/.installed
-SWAGGER_UI := api/web/static/vendor/swagger-ui
-VENDORED := $(SWAGGER_UI)/.copied
+VENDOR := api/web/static/vendor
+SWAGGER_UI := $(VENDOR)/swagger-ui
+VENDORED := $(VENDOR)/.copied
 APP := $(STAMP) $(VENDORED)
 PYTEST_ARGS ?=
 # `make deploy` asks before a change widens IAM; the CI's manual deploy sets never.
@@ -38,9 +39,12 @@ $(NODE_STAMP): package.json package-lock.json
 	@touch $@
 
 $(VENDORED): $(NODE_STAMP)
-	@echo "==> Copying Swagger UI (swagger-ui-dist, pinned in package.json) into $(SWAGGER_UI)"
-	@mkdir -p $(SWAGGER_UI)
+	@echo "==> Copying Swagger UI, marked and DOMPurify (pinned in package.json) into $(VENDOR)"
+	@mkdir -p $(SWAGGER_UI) $(VENDOR)/marked $(VENDOR)/dompurify
 	cp node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css,LICENSE} $(SWAGGER_UI)/
+	cp node_modules/marked/lib/marked.esm.js node_modules/marked/LICENSE $(VENDOR)/marked/
+	cp node_modules/dompurify/dist/purify.es.mjs $(VENDOR)/dompurify/purify.es.js
+	cp node_modules/dompurify/LICENSE $(VENDOR)/dompurify/
 	@touch $@
 
 install: $(APP) ## Create .venv, install everything and copy the served front-end files (once; again when pins change)

@@ -101,14 +101,18 @@ def zipped_size(folder: Path) -> int:
 
 
 # The front-end files the app serves from npm packages, copied in by `make` (not in git).
-VENDOR = ROOT / "api" / "web" / "static" / "vendor" / "swagger-ui"
+VENDOR = ROOT / "api" / "web" / "static" / "vendor"
+VENDORED = ("swagger-ui/swagger-ui-bundle.js", "marked/marked.esm.js", "dompurify/purify.es.js")
 
 
 def copy_project(target: Path, vendor: Path = VENDOR) -> None:
-    """The project's packages, data files included (the ASL, the web page, the docs page and
-    its Swagger UI), and the knowledge base, without caches."""
-    if not (vendor / "swagger-ui-bundle.js").is_file():
-        raise SystemExit(f"{vendor} is missing Swagger UI: run `make build` (it copies it).")
+    """The project's packages, data files included (the ASL, the web page and its markdown
+    libraries, the docs page and its Swagger UI), and the knowledge base, without caches."""
+    missing = [name for name in VENDORED if not (vendor / name).is_file()]
+    if missing:
+        raise SystemExit(
+            f"{vendor} is missing {', '.join(missing)}: run `make build` (it copies them)."
+        )
     for package in (*PACKAGES, *DATA):
         shutil.copytree(
             ROOT / package, target / package, ignore=shutil.ignore_patterns("__pycache__")

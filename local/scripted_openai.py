@@ -11,8 +11,8 @@ Outcomes: ``ok``, ``rate_limit`` (429), ``quota`` (429 insufficient_quota), ``au
 entry number the context does not have).
 
 An answer reads "Scripted answer to: <the question>" and cites every numbered context entry of
-the prompt as ``[n]``. Every request's messages are kept in ``calls``, so tests can read the
-prompt the handlers built.
+the prompt as ``[n]``; ``reply(marker, text)`` makes it ``text`` instead (markdown, say).
+Every request's messages are kept in ``calls``, so tests can read the prompt the handlers built.
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ class ScriptedOpenAI(OpenAICompatibleServer):
         self.slow_seconds = slow_seconds
         self._scripts: dict[str, list[str]] = {}
         self._flagged: set[str] = set()
+        self._replies: dict[str, str] = {}
         self._lock = threading.Lock()
         self.calls: list[Call] = []
 
@@ -95,6 +96,15 @@ class ScriptedOpenAI(OpenAICompatibleServer):
             raise ValueError(f"Unknown outcomes {sorted(unknown)}; choose from {sorted(OUTCOMES)}")
         with self._lock:
             self._scripts[marker] = list(outcomes)
+
+    def reply(self, marker: str, text: str) -> None:
+        """Answer questions containing ``marker`` with ``text``, word for word."""
+        with self._lock:
+            self._replies[marker] = text
+
+    def _reply_for(self, text: str) -> str | None:
+        with self._lock:
+            return next((reply for m, reply in self._replies.items() if m in text), None)
 
     def flag(self, marker: str) -> None:
         """Moderation flags any input containing ``marker``."""
@@ -135,7 +145,7 @@ class ScriptedOpenAI(OpenAICompatibleServer):
         citations = "".join(f" [{entry.number}]" for entry in prompt.entries)
         if outcome == "invented_citation":
             citations += f" [{len(prompt.entries) + 7}]"
-        answer = f"Scripted answer to: {prompt.question}{citations}"
+        answer = self._reply_for(text) or f"Scripted answer to: {prompt.question}{citations}"
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
         return 200, chat_completion(
             str(body.get("model", "scripted")), answer, prompt_tokens, len(answer.split())

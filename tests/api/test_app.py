@@ -97,6 +97,8 @@ def test_openapi_describes_every_route_and_its_errors(api: Api) -> None:
         ("GET", "/api/v1/questions"),
         ("GET", "/api/v1/questions/{session_id}"),
         ("GET", "/api/v1/questions/{session_id}/{question_id}"),
+        ("PUT", "/api/v1/questions/{session_id}/{question_id}/feedback"),
+        ("GET", "/api/v1/knowledge/{entry_id}"),
         ("GET", "/api/v1/notifications"),
         ("POST", "/api/v1/notifications/{notification_id}/read"),
         ("GET", "/api/v1/health"),

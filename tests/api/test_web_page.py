@@ -28,17 +28,39 @@ def test_head_of_the_page_answers_without_a_body(api: Api) -> None:
     assert response.content == b""
 
 
-def test_every_file_the_page_references_is_served(api: Api) -> None:
+def _module_imports(script: str) -> list[str]:
+    return re.findall(r'^import .*?from "\./([^"]+)";', script, flags=re.M | re.S)
+
+
+def test_every_file_the_page_and_its_modules_reference_is_served(api: Api) -> None:
     page = api.client.get("/").text
-    references = re.findall(r'(?:src|href)="(static/[^"]+)"', page)
-    assert sorted(references) == ["static/app.css", "static/app.js"]
-    for reference in references:
+    references = set(re.findall(r'(?:src|href)="(static/[^"]+)"', page))
+    assert {"static/app.css", "static/app.js"} <= references
+    # Native ES modules: follow every import, as the browser does.
+    pending = [r for r in references if r.endswith(".js")]
+    while pending:
+        module = pending.pop()
+        folder = module.rpartition("/")[0]
+        for imported in _module_imports((WEB / module).read_text(encoding="utf-8")):
+            name = f"{folder}/{imported}"
+            if name not in references:
+                references.add(name)
+                pending.append(name)
+    assert {
+        "static/i18n.js",
+        "static/markdown.js",
+        "static/vendor/marked/marked.esm.js",
+        "static/vendor/dompurify/purify.es.js",
+    } <= references
+    for reference in sorted(references):
         response = api.client.get(f"/{reference}")
         assert response.status_code == 200, reference
         assert response.content == (WEB / reference).read_bytes()
         assert response.headers["cache-control"] == "no-cache"
         assert response.headers["etag"]
-    assert "javascript" in api.client.get("/static/app.js").headers["content-type"]
+        if reference.endswith(".js"):
+            # A module script is refused by the browser unless served as JavaScript.
+            assert "javascript" in response.headers["content-type"], reference
     assert api.client.get("/static/app.css").headers["content-type"].startswith("text/css")
 
 
@@ -64,10 +86,10 @@ def test_the_page_is_not_in_the_openapi_description(api: Api) -> None:
 
 
 def test_the_page_calls_only_routes_the_api_has(api: Api) -> None:
-    """Every ``call("METHOD", "path")`` in the script names an operation of the API."""
-    script = (WEB / "static" / "app.js").read_text()
+    """Every ``call("METHOD", "path")`` in the page's modules names an operation of the API."""
+    script = "\n".join(path.read_text() for path in sorted((WEB / "static").glob("*.js")))
     calls = re.findall(r'call\(\s*"([A-Z]+)",\s*[`"]([^`"?]+)', script)
-    assert len(calls) >= 8
+    assert len(calls) >= 12
     operations = {
         (method.upper(), re.sub(r"\{[^}]+\}", "*", path))
         for path, item in api.client.get("/openapi.json").json()["paths"].items()

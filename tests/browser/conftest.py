@@ -20,7 +20,11 @@ from local import chromium
 from local.scripted_openai import ScriptedOpenAI
 from tests.toro_dev import Dev, running_dev
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+# axe-core from the npm registry (package.json), evaluated in the page by the test driver (the
+# page's CSP allows no script of anyone else's, and rightly so).
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "correct-horse-battery"
 # An answer takes well under a second here; the margin is for a loaded machine.
 ANSWER_TIMEOUT_MS = 30_000
@@ -92,6 +96,7 @@ class Person:
         self.page.get_by_label(self.text("password"), exact=True).fill(password)
 
     def register(self, username: str, password: str = PASSWORD) -> None:
+        self.page.get_by_role("button", name=self.text("to_signup")).click()
         self.fill_credentials(username, password)
         self.page.get_by_role("button", name=self.text("register")).click()
         expect(self.question_field).to_be_visible()
@@ -122,16 +127,21 @@ class Person:
         return self.page.locator("#badge")
 
     def ask(self, text: str) -> Locator:
-        """Ask; the card of the new question (the first in the history)."""
+        """Ask in the conversation on screen; the new question's turn (the last one)."""
         self.question_field.fill(text)
         self.ask_button.click()
-        card = self.cards.first
+        card = self.cards.last
         expect(card.locator(".question-text")).to_have_text(text.strip())
         return card
 
     @property
     def cards(self) -> Locator:
-        return self.page.locator("#history > li.question")
+        """The turns of the conversation on screen, oldest first."""
+        return self.page.locator("#thread > li.turn")
+
+    @property
+    def conversations(self) -> Locator:
+        return self.page.locator("#conversation-list button.conversation")
 
     def card_of(self, text: str) -> Locator:
         return self.cards.filter(has=self.page.locator(".question-text", has_text=text))
@@ -149,24 +159,46 @@ LABELS = {
         "password": "Password",
         "login": "Log in",
         "register": "Create account",
+        "to_signup": "New here? Create an account",
+        "to_login": "Have an account? Log in",
         "logout": "Log out",
         "question": "Your question",
         "ask": "Ask",
         "retry": "Try again",
         "more": "Load more",
+        "new": "New conversation",
     },
     "pt": {
         "username": "Nome de usuário",
         "password": "Senha",
         "login": "Entrar",
         "register": "Criar conta",
+        "to_signup": "Primeira vez? Crie uma conta",
+        "to_login": "Já tem conta? Entre",
         "logout": "Sair",
         "question": "Sua pergunta",
         "ask": "Perguntar",
         "retry": "Tentar de novo",
         "more": "Carregar mais",
+        "new": "Nova conversa",
     },
 }
+
+
+def axe_violations(page: Page) -> list[dict[str, object]]:
+    """What axe-core finds wrong with the page as it is now (WCAG 2.x A and AA rules)."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    found: list[dict[str, object]] = page.evaluate(
+        """async () => (await axe.run(document, {
+            runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"],
+            resultTypes: ["violations"],
+        })).violations.map((v) => ({
+            id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map((n) => n.target.join(" ")),
+        }))"""
+    )
+    return found
 
 
 @contextmanager

@@ -26,6 +26,10 @@ def test_the_asset_carries_the_web_page_the_asl_and_the_knowledge_base_but_no_ca
         "api/web/static/docs.js",
         "api/web/static/vendor/swagger-ui/swagger-ui-bundle.js",
         "api/web/static/vendor/swagger-ui/swagger-ui.css",
+        "api/web/static/vendor/marked/marked.esm.js",
+        "api/web/static/vendor/dompurify/purify.es.js",
+        "api/web/static/i18n.js",
+        "api/web/static/markdown.js",
         "state_machine/question_workflow.asl.json",
     ):
         assert (tmp_path / data).read_bytes() == (ROOT / data).read_bytes(), data
