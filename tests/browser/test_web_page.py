@@ -773,3 +773,43 @@ def test_the_two_languages_have_the_same_words(person: Person) -> None:
         if set(re.findall(r"\{\w+\}", texts["en"])) != set(re.findall(r"\{\w+\}", texts["pt"]))
     }
     assert placeholders == {}
+
+
+def test_a_new_answer_is_scrolled_to_unless_the_person_scrolled_up(
+    browser: Browser, scripted_dev: Dev, scripted: ScriptedOpenAI
+) -> None:
+    marker = "[scroll-while-waiting]"
+    scripted.script(marker, ["slow"])
+    with browsing(
+        browser,
+        f"{scripted_dev.api_url}/",
+        viewport={"width": 800, "height": 600},
+        reduced_motion="reduce",  # scrolling is instant, so positions can be read at once
+    ) as person:
+        page = person.open().page
+        person.register(unique_username("yara"))
+        for n in range(4):
+            person.wait_until(person.ask(f"What is fund number {n}?"), "answered")
+        assert page.evaluate("document.documentElement.scrollHeight > 2 * innerHeight")
+
+        def at_bottom() -> bool:
+            return bool(
+                page.evaluate("innerHeight + scrollY >= document.documentElement.scrollHeight - 2")
+            )
+
+        # At the bottom when the answer comes: the page follows it down.
+        waiting = person.ask(f"Is a fixed-income fund safe? {marker}")
+        expect(waiting.locator(".chip")).to_be_visible()
+        before = page.evaluate("window.scrollY")
+        person.wait_until(waiting, "answered")
+        page.wait_for_function("(y) => window.scrollY > y", arg=before)
+        assert at_bottom()
+        expect(waiting.locator(".answer")).to_be_in_viewport()
+
+        # Scrolled up to read: the page stays where the person is.
+        later = person.ask(f"Is a debenture safe? {marker}")
+        page.evaluate("window.scrollTo(0, 0)")
+        person.wait_until(later, "answered")
+        page.wait_for_timeout(500)
+        assert page.evaluate("window.scrollY") == 0
+        expect(later.locator(".answer")).not_to_be_in_viewport()
