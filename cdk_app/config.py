@@ -57,6 +57,10 @@ def refuse_express_beyond_its_limit() -> None:
         )
 
 
+def _or_default(value: Any, default: int) -> Any:
+    return default if value is None or value == "" else value
+
+
 def _flag(value: Any) -> bool:
     return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
 
@@ -80,6 +84,8 @@ class StageConfig:
     api_gateway_account_role: bool
     powertools_layer_arn: str
     asset_path: Path
+    sweeper_interval_minutes: int = 1
+    record_ttl_days: int = 0
 
     @classmethod
     def from_context(cls, get: Any) -> StageConfig:
@@ -101,6 +107,12 @@ class StageConfig:
         window = int(get("wafEvaluationWindowSeconds"))
         if window not in WAF_WINDOWS:
             raise ValueError(f"wafEvaluationWindowSeconds must be one of {WAF_WINDOWS}")
+        sweep = int(_or_default(get("sweeperIntervalMinutes"), 1))
+        if not 1 <= sweep <= 60:
+            raise ValueError("sweeperIntervalMinutes must be between 1 and 60")
+        ttl_days = int(_or_default(get("recordTtlDays"), 0))
+        if ttl_days < 0:
+            raise ValueError("recordTtlDays must be 0 (keep) or a number of days")
         rate = int(get("wafSignInRateLimit"))
         if not 10 <= rate <= 2_000_000_000:
             raise ValueError("wafSignInRateLimit must be between 10 and 2,000,000,000")
@@ -124,4 +136,6 @@ class StageConfig:
             api_gateway_account_role=_flag(get("apiGatewayAccountRole")),
             powertools_layer_arn=str(get("powertoolsLayerArn") or ""),
             asset_path=asset if asset.is_absolute() else ROOT / asset,
+            sweeper_interval_minutes=sweep,
+            record_ttl_days=ttl_days,
         )

@@ -18,3 +18,12 @@ def arn_of(resource: Construct) -> str:
     default = resource.node.default_child
     assert isinstance(default, CfnResource)
     return f"<{Stack.of(resource).get_logical_id(default)}.Arn>"
+
+
+def state_machine_executions(state_machine: Construct) -> str:
+    """How cdk-nag names the executions of a state machine (``grant_read``) in a finding."""
+    default = state_machine.node.default_child
+    assert isinstance(default, CfnResource)
+    logical_id = Stack.of(state_machine).get_logical_id(default)
+    name = '{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"' + logical_id + '"}]}]}'
+    return f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{name}:*"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
@@ -13,6 +15,7 @@ from cdk_app.constructs.messaging import Messaging, dead_letter_queue
 from cdk_app.constructs.monitoring import Monitoring
 from cdk_app.constructs.storage import Storage
 from cdk_app.constructs.workflow import Workflow
+from cdk_app.nag import acknowledge, state_machine_executions
 
 
 class ToroStack(Stack):
@@ -32,6 +35,35 @@ class ToroStack(Stack):
         workflow.state_machine.grant_start_execution(compute.fn("start_workflow"))
         compute.fn("start_workflow").add_environment(
             "STATE_MACHINE_ARN", workflow.state_machine.state_machine_arn
+        )
+        # The recovery sweeper, every minute by default: it reads executions' status.
+        sweeper = compute.fn("sweep_open_questions")
+        sweeper.add_environment("STATE_MACHINE_ARN", workflow.state_machine.state_machine_arn)
+        workflow.state_machine.grant_read(sweeper)
+        acknowledge(
+            compute.functions["sweep_open_questions"].role,
+            f"IAM5[Resource::{state_machine_executions(workflow.state_machine)}]",
+            "Describing the executions of this one state machine, named after the questions.",
+        )
+        sweeper_dlq = dead_letter_queue(self, "SweeperScheduleDLQ")
+        scheduler.Schedule(
+            self,
+            "SweeperSchedule",
+            schedule=scheduler.ScheduleExpression.rate(
+                Duration.minutes(config.sweeper_interval_minutes)
+            ),
+            description="Recover questions left open by failures outside the workflow.",
+            target=targets.LambdaInvoke(
+                compute.functions["sweep_open_questions"].alias,
+                input=scheduler.ScheduleTargetInput.from_object(
+                    {
+                        "source": "toro.sweeper",
+                        "scheduled_time": scheduler.ContextAttribute.scheduled_time,
+                    }
+                ),
+                dead_letter_queue=sweeper_dlq,
+                retry_attempts=0,  # the next run, a minute later, is the retry
+            ),
         )
 
         # SNS -> Lambda, each subscription with a dead-letter queue for undeliverable messages.
@@ -57,6 +89,7 @@ class ToroStack(Stack):
                 subscriptions.EmailSubscription(config.answers_email, dead_letter_queue=answers_dlq)
             )
         dead_letters["AsyncInvoke"] = compute.async_dead_letters
+        dead_letters["SweeperSchedule"] = sweeper_dlq
 
         api = Api(self, "Api", config=config, handler=compute.fn("api"))
         Monitoring(

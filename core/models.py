@@ -113,8 +113,10 @@ class Question(BaseModel):
     error_code: str | None = None
     error_message: str | None = None
     execution_arn: str | None = None
-    # Set when the hand-off to the workflow failed; the question is re-sent later.
+    # Set when the hand-off to the workflow failed; the recovery sweeper re-sends the question
+    # (and notes when in ``resent_at``).
     dispatch_failed_at: datetime | None = None
+    resent_at: datetime | None = None
     # The knowledge-base entries the answer cites, the knowledge base's version, and whether the
     # answer is grounded in it (False: the assistant said it does not know).
     sources: list[Source] = Field(default_factory=list)

@@ -366,6 +366,43 @@ class QuestionRepository(Repository):
         return [found[question_id] for question_id in question_ids if question_id in found]
 
     @aws_call
+    def open_before(
+        self, status: QuestionStatus, before_question_id: str, limit: int
+    ) -> list[tuple[str, str]]:
+        """(user_id, question_id) of questions still ``status`` that were created before
+        ``before_question_id`` (ids sort by time), oldest first, from the open-questions index."""
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=OPEN_QUESTIONS_INDEX,
+            KeyConditionExpression="open_status = :status AND sk < :before",
+            ExpressionAttributeValues={
+                ":status": encode(status.value),
+                ":before": encode(question_sk(before_question_id)),
+            },
+            Limit=limit,
+        )
+        found = []
+        for item in response.get("Items", []):
+            pk, sk = item["pk"]["S"], item["sk"]["S"]
+            found.append((pk.removeprefix("USER#"), sk.removeprefix("Q#")))
+        return found
+
+    @aws_call
+    def mark_resent(self, user_id: str, question_id: str, now: datetime | None = None) -> None:
+        """The sweeper sent the question again: no start marker, no dispatch failure."""
+        self._client.update_item(
+            TableName=self._table,
+            Key=self._key(user_id, question_id),
+            UpdateExpression="SET resent_at = :now REMOVE workflow_claimed_at, dispatch_failed_at",
+            ConditionExpression="attribute_exists(pk) AND #status = :pending",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":now": encode(now or utc_now()),
+                ":pending": encode(QuestionStatus.PENDING.value),
+            },
+        )
+
+    @aws_call
     def mark_dispatch_failed(self, user_id: str, question_id: str) -> None:
         self._client.update_item(
             TableName=self._table,

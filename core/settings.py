@@ -21,8 +21,9 @@ class Settings(BaseSettings):
     answers_topic_arn: str = ""
     state_machine_arn: str = ""
     question_max_chars: int = Field(default=2000, ge=1, le=10_000)
-    # Records expire this long after they reach a final status (DynamoDB TTL); 0 keeps them.
-    record_ttl_days: int = Field(default=365, ge=0)
+    # Questions and notifications expire this long after they reach a final status (DynamoDB
+    # TTL); 0, the default, keeps them until their user deletes the account.
+    record_ttl_days: int = Field(default=0, ge=0)
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60)
     # Where the knowledge base's files are; empty: the ``knowledge/`` folder shipped with the code.
     knowledge_dir: str = ""
@@ -33,6 +34,9 @@ class Settings(BaseSettings):
     conversation_token_budget: int = Field(default=1500, ge=0, le=100_000)
     # How long a conversation's first answer may be reused for the same question; 0 turns it off.
     answer_cache_ttl_seconds: int = Field(default=86_400, ge=0)
+    # The recovery sweeper looks at open questions older than this, at most this many a run.
+    sweeper_grace_seconds: int = Field(default=120, ge=10)
+    sweeper_batch: int = Field(default=50, ge=1, le=1000)
 
 
 class LLMSettings(BaseSettings):

@@ -160,6 +160,8 @@ FAILURE_MESSAGES = {
     "LLMBadRequest": "The assistant's model could not answer this question.",
     "DependencyUnavailable": "A service the assistant needs was unavailable. Please ask again.",
     "States.Timeout": "Answering took too long. Please ask again.",
+    # Recorded by the recovery sweeper when an execution ended without its Catch, or was lost.
+    "WorkflowStopped": "Answering was interrupted. Please ask again.",
 }
 DEFAULT_FAILURE_MESSAGE = "The question could not be answered. Please ask again later."
 # Errors whose messages are the project's own words about the question, safe to show.

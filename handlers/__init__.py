@@ -10,12 +10,17 @@ HANDLERS: dict[str, str] = {
     "mark_failed": "handlers.mark_failed.handler",
     "publish_notification": "handlers.publish_notification.handler",
     "notify_user": "handlers.notify_user.handler",
+    "sweep_open_questions": "handlers.sweep_open_questions.handler",
 }
 # Every function: the workflow's handlers and the API's Lambda entry point.
 FUNCTIONS: dict[str, str] = {**HANDLERS, "api": "api.lambda_handler.handler"}
 
 # Lambda timeouts: below each task's TimeoutSeconds in the ASL, above the OpenAI client's 20 s.
-TIMEOUT_SECONDS: dict[str, int] = {"validate_question": 25, "call_openai": 30}
+TIMEOUT_SECONDS: dict[str, int] = {
+    "validate_question": 25,
+    "call_openai": 30,
+    "sweep_open_questions": 60,
+}
 DEFAULT_TIMEOUT_SECONDS = 15
 
 

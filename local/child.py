@@ -33,14 +33,19 @@ class DevProcess:
 
 @contextmanager
 def dev_process(
-    log: Path, env: Mapping[str, str], timeout: float = STARTUP_TIMEOUT_SECONDS
+    log: Path,
+    env: Mapping[str, str],
+    timeout: float = STARTUP_TIMEOUT_SECONDS,
+    ports: tuple[int, int] | None = None,
+    args: tuple[str, ...] = (),
 ) -> Iterator[DevProcess]:
-    """``toro dev`` with exactly ``env``, logging to ``log``, until the block ends."""
-    aws_port, api_port = free_port(), free_port()
+    """``toro dev`` with exactly ``env``, logging to ``log``, until the block ends; on ``ports``
+    (AWS endpoint, API) or free ones, with ``args`` added to its command line."""
+    aws_port, api_port = ports or (free_port(), free_port())
     started = time.perf_counter()
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-            [*TORO, "dev", "--aws-port", str(aws_port), "--api-port", str(api_port)],
+            [*TORO, "dev", "--aws-port", str(aws_port), "--api-port", str(api_port), *args],
             stdout=output,
             stderr=subprocess.STDOUT,
             env={**env, "PYTHONUNBUFFERED": "1"},

@@ -91,6 +91,25 @@ def dev(
     fast_retries: Annotated[
         bool, typer.Option("--fast-retries", help="Cap every workflow retry wait at 1 s.")
     ] = False,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Start empty: forget the data of earlier runs.")
+    ] = False,
+    data_dir: Annotated[
+        Path,
+        typer.Option(envvar="TORO_DATA_DIR", help="Where the data is kept across restarts."),
+    ] = Path(".toro"),
+    save_seconds: Annotated[
+        float,
+        typer.Option(
+            envvar="TORO_SAVE_SECONDS", min=1, help="Save the data this often (and at the stop)."
+        ),
+    ] = 30.0,
+    sweep_seconds: Annotated[
+        float,
+        typer.Option(
+            envvar="TORO_SWEEP_SECONDS", min=1, help="Run the recovery sweeper this often."
+        ),
+    ] = 60.0,
 ) -> None:
     """Run the whole system: AWS endpoint, Lambdas, state machine, model and API."""
     # Imported here: the other commands start faster without the runtime's packages.
@@ -104,7 +123,11 @@ def dev(
     if warning:
         errors.print(Panel(warning, title="[bold red]warning[/bold red]", border_style="red"))
     configure(json_logs)
-    stack = DevStack(DevConfig(host, aws_port, api_port, fast_retries))
+    stack = DevStack(
+        DevConfig(
+            host, aws_port, api_port, fast_retries, data_dir, fresh, save_seconds, sweep_seconds
+        )
+    )
     try:
         running = stack.start()
     except PortInUse as exc:
@@ -133,6 +156,12 @@ def _banner(running: Running) -> None:
     table.add_row("Answerer", f"{running.answerer}   {running.answerer_url}")
     table.add_row("State machine", resources.state_machine_arn)
     table.add_row("Table", resources.table_name)
+    if running.data_file is not None:
+        table.add_row(
+            "Data",
+            f"{running.data_file}   {running.restored} items restored; saved every "
+            "TORO_SAVE_SECONDS and at the stop (--fresh starts empty)",
+        )
     api = f"{running.api_url}/api/v1"
     tries = "\n".join(
         [

@@ -68,6 +68,7 @@ SAMPLE_PRECONDITION = {
     "mark_failed": QuestionStatus.PROCESSING,
     "publish_notification": QuestionStatus.ANSWERED,
     "notify_user": QuestionStatus.ANSWERED,
+    "sweep_open_questions": QuestionStatus.PENDING,
 }
 
 

@@ -52,8 +52,15 @@ def clean_environment() -> dict[str, str]:
 
 
 @contextmanager
-def running_dev(workdir: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[Dev]:
-    """``toro dev`` on free ports until the block ends (then Ctrl-C, as a user stops it)."""
+def running_dev(
+    workdir: Path,
+    extra_env: Mapping[str, str] | None = None,
+    ports: tuple[int, int] | None = None,
+    args: tuple[str, ...] = (),
+    log_name: str = "toro-dev.log",
+) -> Iterator[Dev]:
+    """``toro dev`` on free ports (or ``ports``) until the block ends (then Ctrl-C, as a user
+    stops it), started in ``workdir``."""
     env = {**clean_environment(), "COLUMNS": "200", **(extra_env or {})}
-    with dev_process(workdir / "toro-dev.log", env) as child:
+    with dev_process(workdir / log_name, env, ports=ports, args=args) as child:
         yield Dev(**{field.name: getattr(child, field.name) for field in fields(child)})

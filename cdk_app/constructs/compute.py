@@ -24,6 +24,7 @@ TABLE_USERS = (
     "persist_answer",
     "mark_failed",
     "notify_user",
+    "sweep_open_questions",
     "api",
 )
 
@@ -103,6 +104,7 @@ class Compute(Construct):
             "ANSWERS_TOPIC_ARN": messaging.answers.topic_arn,
             "OPENAI_API_KEY_SECRET_NAME": secrets.openai_key.secret_name,
             "OPENAI_MODEL": config.openai_model,
+            "RECORD_TTL_DAYS": str(config.record_ttl_days),
         }
         # Asynchronous invocations (from SNS) that keep failing end here.
         self.async_dead_letters = dead_letter_queue(self, "AsyncInvokeDLQ")
@@ -145,7 +147,10 @@ class Compute(Construct):
         secrets.signing_key.grant_read(self.fn("api"))
         messaging.answers.grant_publish(self.fn("publish_notification"))
         messaging.questions.grant_publish(self.fn("api"))
-        for name in ("publish_notification", "api"):
+        # The sweeper sends stuck questions again and tells users of the ones it fails.
+        messaging.questions.grant_publish(self.fn("sweep_open_questions"))
+        messaging.answers.grant_publish(self.fn("sweep_open_questions"))
+        for name in ("publish_notification", "api", "sweep_open_questions"):
             acknowledge(
                 self.functions[name].role,
                 "IAM5[Action::kms:GenerateDataKey*]",

@@ -109,6 +109,16 @@ class Monitoring(Construct):
             rest_api.metric_count(period=PERIOD),
             ERROR_RATE,
         )
+        # The recovery sweeper found something: a question not sent, or an execution that
+        # ended without recording its question. Each is recovered; the cause needs a look.
+        resent, swept = counts("QuestionsResent", "QuestionsFailedBySweeper")
+        recovered = cloudwatch.MathExpression(
+            expression="r + f",
+            using_metrics={"r": resent, "f": swept},
+            label="Questions recovered by the sweeper",
+            period=PERIOD,
+        )
+        self._alarm("QuestionsRecovered", recovered, 1)
         failed, answered = counts("QuestionsFailed", "QuestionsAnswered")
         self._rate_alarm(
             "QuestionFailureRate", failed, answered, MODEL_FAILURE_RATE, errors_in_total=False

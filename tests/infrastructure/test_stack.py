@@ -45,7 +45,7 @@ def test_every_function_is_arm64_traced_json_logged_with_its_own_role(
     template: dict[str, Any],
 ) -> None:
     functions = of_type(template, "AWS::Lambda::Function")
-    assert len(functions) == len(FUNCTIONS) == 9
+    assert len(functions) == len(FUNCTIONS) == 10
     roles = [fn["Properties"]["Role"]["Fn::GetAtt"][0] for fn in functions.values()]
     assert len(set(roles)) == len(roles)
     log_groups = of_type(template, "AWS::Logs::LogGroup")
@@ -411,3 +411,72 @@ def test_memory_follows_what_each_function_does(template: dict[str, Any]) -> Non
     assert memory["api"] == 1024  # argon2: 64 MiB a hash, two at once, and the CPU for them
     assert memory["call-openai"] == 256  # billed for the model's whole wait
     assert {m for name, m in memory.items() if name not in ("api", "call-openai")} == {512}
+
+
+def _function_named(template: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    [(logical_id, function)] = [
+        (k, v)
+        for k, v in of_type(template, "AWS::Lambda::Function").items()
+        if v["Properties"]["FunctionName"].endswith("-" + name.replace("_", "-"))
+    ]
+    return logical_id, function
+
+
+def _actions_of_role(template: dict[str, Any], role: str) -> set[str]:
+    actions: set[str] = set()
+    for policy in of_type(template, "AWS::IAM::Policy").values():
+        if {"Ref": role} in policy["Properties"]["Roles"]:
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                found = statement["Action"]
+                actions |= {found} if isinstance(found, str) else set(found)
+    return actions
+
+
+def test_the_recovery_sweeper_runs_every_minute_with_what_it_needs(
+    template: dict[str, Any],
+) -> None:
+    _, function = _function_named(template, "sweep_open_questions")
+    environment = function["Properties"]["Environment"]["Variables"]
+    assert {"TABLE_NAME", "STATE_MACHINE_ARN", "QUESTIONS_TOPIC_ARN", "ANSWERS_TOPIC_ARN"} <= set(
+        environment
+    )
+    [schedule] = of_type(template, "AWS::Scheduler::Schedule").values()
+    properties = schedule["Properties"]
+    assert properties["ScheduleExpression"] == "rate(1 minute)"
+    assert properties["State"] == "ENABLED"
+    target = properties["Target"]
+    # The published version, through the function's alias, as the workflow's tasks.
+    [alias] = [target["Arn"]["Ref"]]
+    assert template["Resources"][alias]["Type"] == "AWS::Lambda::Alias"
+    assert alias.startswith("ComputeSweepOpenQuestions")
+    assert json.loads(target["Input"])["source"] == "toro.sweeper"
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 0
+    assert "DeadLetterConfig" in target
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    actions = _actions_of_role(template, role)
+    assert "states:DescribeExecution" in actions
+    assert "sns:Publish" in actions
+    assert {"dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:GetItem"} <= actions
+    # It pages when it had anything to recover.
+    alarms = of_type(template, "AWS::CloudWatch::Alarm")
+    [recovered] = [a for n, a in alarms.items() if "QuestionsRecovered" in n]
+    assert _metrics_of(recovered) == {
+        ("ToroAssistant", "QuestionsResent"),
+        ("ToroAssistant", "QuestionsFailedBySweeper"),
+    }
+    assert recovered["Properties"]["Threshold"] == 1
+
+
+def test_the_sweeper_interval_and_the_retention_are_settings(tmp_path: Path) -> None:
+    template = synth(tmp_path, sweeperIntervalMinutes=5, recordTtlDays=90)
+    [schedule] = of_type(template, "AWS::Scheduler::Schedule").values()
+    assert schedule["Properties"]["ScheduleExpression"] == "rate(5 minutes)"
+    for function in of_type(template, "AWS::Lambda::Function").values():
+        assert function["Properties"]["Environment"]["Variables"]["RECORD_TTL_DAYS"] == "90"
+    with pytest.raises(ValueError, match="sweeperIntervalMinutes"):
+        synth(tmp_path / "bad", sweeperIntervalMinutes=0)
+
+
+def test_records_are_kept_unless_a_retention_is_set(template: dict[str, Any]) -> None:
+    for function in of_type(template, "AWS::Lambda::Function").values():
+        assert function["Properties"]["Environment"]["Variables"]["RECORD_TTL_DAYS"] == "0"

@@ -30,6 +30,7 @@ from handlers import (
     publish_notification,
     retrieve_context,
     start_workflow,
+    sweep_open_questions,
     validate_question,
 )
 from local.lambda_gateway import LambdaContext
@@ -62,6 +63,7 @@ HANDLERS = {
     "mark_failed": mark_failed.handler,
     "publish_notification": publish_notification.handler,
     "notify_user": notify_user.handler,
+    "sweep_open_questions": sweep_open_questions.handler,
 }
 PRECONDITION = SAMPLE_PRECONDITION
 SAMPLE_PATHS = [(handler, path) for handler in HANDLERS for path in sample_events(handler)]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import jwt
 import pytest
 
 from core.models import Question, QuestionStatus
@@ -32,6 +33,8 @@ class User:
         assert login.status == 200
         self.token = login.body["access_token"]
         self.session = login.body["session_id"]
+        # The subject of the token: the user's id in the table's keys.
+        self.user_id = str(jwt.decode(self.token, options={"verify_signature": False})["sub"])
 
     def ask(self, question: str, session_id: str | None = None) -> str:
         body = {"question": question, **({"session_id": session_id} if session_id else {})}

@@ -1,0 +1,113 @@
+"""The recovery sweeper against moto: what it re-sends, what it fails, and what it leaves."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import boto3
+import pytest
+
+from core import reset
+from core.models import Question, QuestionStatus, utc_now
+from core.repository import QuestionRepository
+from core.settings import get_settings
+from core.steps import FAILURE_MESSAGES
+from core.sweeper import STOPPED, Sweeper
+from tests.integration.conftest import QUESTION_ID, USER_ID, Aws, move_to
+
+
+def later() -> datetime:
+    """A moment when the questions stored now are past the sweeper's grace period."""
+    return utc_now() + timedelta(seconds=get_settings().sweeper_grace_seconds + 1)
+
+
+def published(aws: Aws, queue_url: str) -> list[dict[str, object]]:
+    return [json.loads(str(m["Message"])) for m in aws.published(queue_url)]
+
+
+def test_a_pending_question_with_no_execution_is_sent_again_once(
+    aws: Aws, stored_question: Question
+) -> None:
+    repository = QuestionRepository()
+    repository.mark_dispatch_failed(USER_ID, QUESTION_ID)
+    repository.claim_start(USER_ID, QUESTION_ID)  # a start that failed after claiming
+
+    report = Sweeper().sweep(now=later())
+    assert (report.examined, report.resent, report.failed) == (1, [QUESTION_ID], [])
+    [message] = published(aws, aws.questions_queue_url)
+    assert (message["question_id"], message["user_id"]) == (QUESTION_ID, USER_ID)
+    stored = repository.get(USER_ID, QUESTION_ID)
+    assert stored.dispatch_failed_at is None and stored.resent_at is not None
+    # The start marker is gone, so the re-sent delivery can start the workflow.
+    assert repository.claim_start(USER_ID, QUESTION_ID)
+    repository.release_start(USER_ID, QUESTION_ID)
+
+    # Running it again a minute on does nothing again: it waits for the question it re-sent.
+    again = Sweeper().sweep(now=later() + timedelta(minutes=1))
+    assert (again.resent, again.failed) == ([], [])
+    assert published(aws, aws.questions_queue_url) == []
+
+
+def test_a_young_question_or_a_running_execution_is_left_alone(
+    aws: Aws, stored_question: Question
+) -> None:
+    young = QuestionRepository().create(Question(user_id="bia", session_id="s1", text="Oi?"))
+    report = Sweeper().sweep(now=young.created_at)
+    assert report.examined == 1  # the sample question (from 2024), not the young one
+    boto3.client("stepfunctions").start_execution(
+        stateMachineArn=aws.state_machine_arn, name=QUESTION_ID, input="{}"
+    )
+    report = Sweeper().sweep(now=young.created_at + timedelta(seconds=1))
+    assert (report.examined, report.running, report.resent, report.failed) == (1, 1, [], [])
+    assert QuestionRepository().get(USER_ID, QUESTION_ID).status is QuestionStatus.PENDING
+
+
+def test_an_aborted_execution_ends_failed_and_the_user_is_notified(
+    aws: Aws, stored_question: Question
+) -> None:
+    sfn = boto3.client("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=aws.state_machine_arn, name=QUESTION_ID, input="{}")[
+        "executionArn"
+    ]
+    QuestionRepository().transition(
+        USER_ID, QUESTION_ID, QuestionStatus.PROCESSING, execution_arn=arn
+    )
+    assert Sweeper().sweep(now=later()).running == 1  # still running: nothing to do
+    sfn.stop_execution(executionArn=arn)
+
+    report = Sweeper().sweep(now=later())
+    assert report.failed == [QUESTION_ID]
+    stored = QuestionRepository().get(USER_ID, QUESTION_ID)
+    assert stored.status is QuestionStatus.FAILED
+    assert (stored.error_code, stored.error_message) == (STOPPED, FAILURE_MESSAGES[STOPPED])
+    [notice] = published(aws, aws.answers_queue_url)
+    assert (notice["question_id"], notice["status"]) == (QUESTION_ID, "failed")
+
+    # Twice does nothing twice: the question is no longer open.
+    again = Sweeper().sweep(now=later())
+    assert (again.examined, again.failed) == (0, [])
+    assert published(aws, aws.answers_queue_url) == []
+
+
+def test_a_processing_question_whose_execution_was_lost_ends_failed(
+    aws: Aws, stored_question: Question
+) -> None:
+    move_to(QuestionStatus.PROCESSING)
+    report = Sweeper().sweep(now=later())
+    assert report.failed == [QUESTION_ID]
+    assert QuestionRepository().get(USER_ID, QUESTION_ID).status is QuestionStatus.FAILED
+
+
+def test_each_run_does_a_bounded_amount_of_work(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWEEPER_BATCH", "3")
+    reset.clear_caches()
+    repository = QuestionRepository()
+    for n in range(5):
+        repository.create(Question(user_id=f"user{n}", session_id=f"s{n}", text=f"Question {n}?"))
+    now = later()
+    first = Sweeper().sweep(now=now)
+    assert len(first.resent) == 3
+    second = Sweeper().sweep(now=now + timedelta(minutes=1))
+    assert len(second.resent) == 2  # the three re-sent ones wait; the other two go now
+    assert not set(first.resent) & set(second.resent)
