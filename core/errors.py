@@ -26,6 +26,12 @@ class NotAnswered(ToroError):
     code = "not_answered"
 
 
+class NotRetryable(ToroError):
+    """Only a failed or rejected question can be tried again."""
+
+    code = "not_retryable"
+
+
 class InvalidEvent(ToroError):
     """An event or task payload does not have the shape the handler expects."""
 

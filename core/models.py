@@ -36,6 +36,8 @@ FINAL_STATUSES = frozenset(
 )
 
 # Every legal move. A final status has none: nothing moves an answer backwards or answers twice.
+# The one way back is explicit: trying a failed or rejected question again
+# (QuestionRepository.reset_for_retry) makes it pending for one more execution.
 TRANSITIONS: dict[QuestionStatus, frozenset[QuestionStatus]] = {
     QuestionStatus.PENDING: frozenset(
         {QuestionStatus.PROCESSING, QuestionStatus.REJECTED, QuestionStatus.FAILED}
@@ -117,6 +119,19 @@ class Question(BaseModel):
     # (and notes when in ``resent_at``).
     dispatch_failed_at: datetime | None = None
     resent_at: datetime | None = None
+    # How many times the question was tried again after failing, and the name of the execution
+    # of the last try (``<question_id>-retry-<n>``; None: the first, named after the question).
+    retries: int = 0
+    execution_name: str | None = None
+
+    def submitted(self) -> QuestionSubmitted:
+        """The message that hands this question to the workflow."""
+        return QuestionSubmitted(
+            question_id=self.question_id,
+            user_id=self.user_id,
+            session_id=self.session_id,
+            execution_name=self.execution_name,
+        )
     # The knowledge-base entries the answer cites, the knowledge base's version, and whether the
     # answer is grounded in it (False: the assistant said it does not know).
     sources: list[Source] = Field(default_factory=list)
@@ -161,6 +176,12 @@ class QuestionSubmitted(QuestionRef):
     """Published to the questions topic by the API once the pending question is stored."""
 
     session_id: Id | None = None
+    # A retried question's execution is named ``<question_id>-retry-<n>``; None: the question id.
+    execution_name: Id | None = None
+
+    @property
+    def execution(self) -> str:
+        return self.execution_name or self.question_id
 
 
 class ValidateTask(QuestionRef):

@@ -23,7 +23,7 @@ from core.errors import (
 )
 from core.idempotency import persistence_layer
 from core.messaging import Publisher
-from core.models import Question, QuestionStatus, QuestionSubmitted
+from core.models import Question, QuestionStatus
 from core.observability import MetricUnit, logger, metrics
 from core.pagination import Page
 from core.rate_limit import RateLimiter
@@ -111,11 +111,7 @@ class QuestionService:
 
     def _dispatch(self, question: Question) -> None:
         """Publish to the questions topic, briefly retrying; PublishFailed if it will not go."""
-        message = QuestionSubmitted(
-            question_id=question.question_id,
-            user_id=question.user_id,
-            session_id=question.session_id,
-        )
+        message = question.submitted()
         attempts = get_api_settings().publish_attempts
         for attempt in range(1, attempts + 1):
             try:
@@ -138,6 +134,20 @@ class QuestionService:
             f"Question {question.question_id} is saved but could not be queued for an answer; "
             "it will be sent automatically. Retrying with the same Idempotency-Key sends it now."
         )
+
+    def retry(self, user_id: str, question_id: str) -> Question:
+        """Try a failed or rejected question again: the same question, back to pending, in a
+        new execution (``<question_id>-retry-<n>``). Counts against the same limits as asking."""
+        self._budget.check(user_id)
+        self._limiter.hit(
+            user_id, "questions", limit=get_api_settings().rate_limit_questions_per_minute
+        )
+        return self.resend(self._repository.reset_for_retry(user_id, question_id))
+
+    def resend(self, question: Question) -> Question:
+        """Hand a pending question to the workflow (again), in its own execution's name."""
+        self._dispatch(question)
+        return question
 
     def list(
         self,

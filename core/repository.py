@@ -20,7 +20,13 @@ from pydantic import BaseModel
 
 from core import clients
 from core.aws_errors import aws_call
-from core.errors import IllegalTransition, InvalidCursor, NotFound, QuestionNotFound
+from core.errors import (
+    IllegalTransition,
+    InvalidCursor,
+    NotFound,
+    NotRetryable,
+    QuestionNotFound,
+)
 from core.models import (
     Notification,
     Question,
@@ -386,6 +392,47 @@ class QuestionRepository(Repository):
             pk, sk = item["pk"]["S"], item["sk"]["S"]
             found.append((pk.removeprefix("USER#"), sk.removeprefix("Q#")))
         return found
+
+    @aws_call
+    def reset_for_retry(self, user_id: str, question_id: str) -> Question:
+        """A failed or rejected question back to pending, for one more execution, named
+        ``<question_id>-retry-<n>``; NotRetryable when it is not failed or rejected (any more)."""
+        current = self.get(user_id, question_id)
+        if current.status not in (QuestionStatus.FAILED, QuestionStatus.REJECTED):
+            raise NotRetryable(
+                f"Question {question_id} is {current.status.value}; only a failed or rejected "
+                "question can be tried again."
+            )
+        attempt = current.retries + 1
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=self._key(user_id, question_id),
+                UpdateExpression=(
+                    "SET #status = :pending, open_status = :pending, retries = :attempt, "
+                    "updated_at = :now, execution_name = :name "
+                    "REMOVE error_code, error_message, failed_at, rejected_at, processing_at, "
+                    "execution_arn, workflow_claimed_at, resent_at, dispatch_failed_at, #ttl"
+                ),
+                # Under the status and the count just read: two retries at once make one.
+                ConditionExpression="#status = :was AND (attribute_not_exists(retries) OR "
+                "retries = :before)",
+                ExpressionAttributeNames={"#status": "status", "#ttl": "ttl"},
+                ExpressionAttributeValues={
+                    ":pending": encode(QuestionStatus.PENDING.value),
+                    ":attempt": encode(attempt),
+                    ":before": encode(current.retries),
+                    ":was": encode(current.status.value),
+                    ":now": encode(utc_now()),
+                    ":name": encode(f"{question_id}-retry-{attempt}"),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                raise NotRetryable(f"Question {question_id} changed meanwhile.") from exc
+            raise
+        return Question.model_validate(decode_item(response["Attributes"]))
 
     @aws_call
     def mark_resent(self, user_id: str, question_id: str, now: datetime | None = None) -> None:

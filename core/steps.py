@@ -18,8 +18,8 @@ from core.models import (
     PersistAnswerTask,
     Published,
     PublishNotificationTask,
-    QuestionRef,
     QuestionStatus,
+    QuestionSubmitted,
     RecordFailureTask,
     ValidateTask,
     ValidationResult,
@@ -43,7 +43,7 @@ def _llm() -> ModuleType:
     return llm
 
 
-def start_question_workflow(ref: QuestionRef) -> WorkflowStarted:
+def start_question_workflow(ref: QuestionSubmitted) -> WorkflowStarted:
     """Start the question's workflow once, whatever the number of deliveries: a conditional
     marker on the question first (EXPRESS executions are not deduplicated by name), then the
     execution; if that fails, the marker goes, and the delivery's retry starts it."""
@@ -51,12 +51,12 @@ def start_question_workflow(ref: QuestionRef) -> WorkflowStarted:
     if not repository.claim_start(ref.user_id, ref.question_id):
         started = WorkflowStarted(
             question_id=ref.question_id,
-            execution_arn=execution_arn_for(get_settings().state_machine_arn, ref.question_id),
+            execution_arn=execution_arn_for(get_settings().state_machine_arn, ref.execution),
             already_started=True,
         )
     else:
         try:
-            started = WorkflowStarter().start(ref)
+            started = WorkflowStarter().start(ref, ref.execution)
         except ToroError:
             repository.release_start(ref.user_id, ref.question_id)
             raise

@@ -37,7 +37,6 @@ from core.models import (
     PublishNotificationTask,
     Question,
     QuestionStatus,
-    QuestionSubmitted,
     utc_now,
 )
 from core.observability import MetricUnit, logger, metrics
@@ -128,7 +127,7 @@ class Sweeper:
     def _execution_status(self, question: Question) -> str | None:
         """The status of the question's execution; None when there is none."""
         arn = question.execution_arn or execution_arn_for(
-            get_settings().state_machine_arn, question.question_id
+            get_settings().state_machine_arn, question.execution_name or question.question_id
         )
         try:
             return self._sfn.describe_execution(executionArn=arn)["status"]
@@ -139,13 +138,7 @@ class Sweeper:
 
     def _resend(self, question: Question, now: datetime) -> None:
         self._questions.mark_resent(question.user_id, question.question_id, now)
-        self._publisher.question_submitted(
-            QuestionSubmitted(
-                question_id=question.question_id,
-                user_id=question.user_id,
-                session_id=question.session_id,
-            )
-        )
+        self._publisher.question_submitted(question.submitted())
         logger.warning("Question sent again", extra={"question_id": question.question_id})
 
     def _fail(self, question: Question, execution: str) -> bool:

@@ -26,26 +26,28 @@ class WorkflowStarter:
         self._client = client or clients.stepfunctions()
 
     @aws_call
-    def start(self, ref: QuestionRef) -> WorkflowStarted:
-        """Start the execution named after the question, once.
+    def start(self, ref: QuestionRef, name: str | None = None) -> WorkflowStarted:
+        """Start the execution named after the question (or ``name``, a retry's), once.
 
         The name makes a duplicate delivery harmless: Step Functions returns the running
         execution for the same name and input, and answers ExecutionAlreadyExists otherwise;
         both mean the question's workflow has already been started.
         """
         machine = get_settings().state_machine_arn
+        name = name or ref.question_id
+        workflow_input = QuestionRef(question_id=ref.question_id, user_id=ref.user_id)
         try:
             response = self._client.start_execution(
                 stateMachineArn=machine,
-                name=ref.question_id,
-                input=ref.model_dump_json(),
+                name=name,
+                input=workflow_input.model_dump_json(),
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
                 raise
             return WorkflowStarted(
                 question_id=ref.question_id,
-                execution_arn=execution_arn_for(machine, ref.question_id),
+                execution_arn=execution_arn_for(machine, name),
                 already_started=True,
             )
         return WorkflowStarted(

@@ -25,6 +25,7 @@ from rich.table import Table
 from core.settings import get_settings
 from local import http
 from local.functions import ACCOUNT, DEFAULT_REGION, FUNCTIONS
+from local.operators import app as questions_app
 
 if TYPE_CHECKING:
     from core.knowledge import KnowledgeBase
@@ -41,6 +42,7 @@ kb_app = typer.Typer(
     help="The knowledge base: its entries, and what retrieval finds for a question."
 )
 app.add_typer(kb_app, name="kb")
+app.add_typer(questions_app, name="questions")
 console = Console()
 errors = Console(stderr=True)
 
@@ -368,7 +370,10 @@ def list_executions(
 
 @executions_app.command("show")
 def show_execution(
-    question_id: Annotated[str, typer.Argument(help="The question id (= the execution name).")],
+    question_id: Annotated[
+        str,
+        typer.Argument(help="The execution's name: the question id, or <id>-retry-<n>."),
+    ],
     endpoint: Endpoint = LOCAL_ENDPOINT,
     use_aws: UseAws = False,
     state_machine_arn: StateMachine = LOCAL_STATE_MACHINE,
@@ -388,6 +393,8 @@ def show_execution(
         f"[bold]{question_id}[/bold]  {_colored(execution['status'])}  "
         f"{_duration(execution['startDate'], execution.get('stopDate'))}"
     )
+    if use_aws:
+        console.print(console_url(arn, client.meta.region_name))
     table = Table("state", "entered", "attempts", "errors", "took")
     for step in _steps(history):
         table.add_row(
@@ -402,6 +409,14 @@ def show_execution(
         console.print_json(execution["output"])
     if execution.get("error"):
         errors.print(f"[red]{execution['error']}[/red]: {execution.get('cause', '')}")
+
+
+def console_url(execution_arn: str, region: str) -> str:
+    """Where the AWS console shows an execution: its graph, events and each state's data."""
+    return (
+        f"https://{region}.console.aws.amazon.com/states/home?region={region}"
+        f"#/v2/executions/details/{execution_arn}"
+    )
 
 
 def _steps(history: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -121,6 +121,32 @@ def get_question(
     return QuestionPublic.of(questions.get(principal.user_id, question_id))
 
 
+@router.post(
+    "/{session_id}/{question_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=QuestionAccepted,
+    responses=documented(401, 404, 409, 429, 503),
+    summary="Try a failed or rejected question again; it is answered asynchronously",
+)
+def retry(
+    session_id: SessionId,
+    question_id: Annotated[ResourceId, Path()],
+    principal: CurrentUser,
+    conversations: Conversations,
+    questions: Questions,
+    request: Request,
+    response: Response,
+) -> QuestionAccepted:
+    """The same question, back to `pending`, in a new execution; `409` `not_retryable` unless it
+    is `failed` or `rejected`. It counts against the same limits as asking."""
+    check_conversation(conversations, principal, session_id)
+    question = questions.retry(principal.user_id, question_id)
+    response.headers["Location"] = (
+        f"{root_of(request)}/api/v1/questions/{question.session_id}/{question.question_id}"
+    )
+    return QuestionAccepted.of(question)
+
+
 @router.put(
     "/{session_id}/{question_id}/feedback",
     response_model=FeedbackPublic,

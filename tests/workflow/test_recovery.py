@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -43,3 +44,26 @@ def test_a_question_whose_publish_failed_is_answered_with_no_retry_by_the_client
     # Another run finds nothing to do for it.
     again = Sweeper().sweep(now=now + timedelta(minutes=1))
     assert question.question_id not in again.resent + again.failed
+
+
+def test_a_failed_question_tried_again_runs_a_new_execution_and_is_answered(
+    workflow: Workflow,
+) -> None:
+    marker = "[refused-then-fine]"
+    workflow.openai.script(marker, ["auth", "ok"])
+    question = workflow.submit(f"Devo comprar ações? {marker}", user_id=f"retry-{new_id()[-6:]}")
+    first = workflow.wait(question)
+    assert first.question.status is QuestionStatus.FAILED
+
+    again = QuestionService().retry(question.user_id, question.question_id)
+    assert again.status is QuestionStatus.PENDING
+    name = f"{question.question_id}-retry-1"
+    deadline = time.monotonic() + 60
+    while [e["status"] for e in workflow.executions_named(name)] != ["SUCCEEDED"]:
+        assert time.monotonic() < deadline, workflow.executions_named(name)
+        time.sleep(0.1)
+    stored = QuestionRepository().get(question.user_id, question.question_id)
+    assert stored.status is QuestionStatus.ANSWERED
+    assert stored.execution_arn and stored.execution_arn.endswith(f":{name}")
+    assert [e["status"] for e in workflow.executions_named(question.question_id)] == ["SUCCEEDED"]
+    assert stored.retries == 1 and stored.error_code is None

@@ -160,7 +160,7 @@ function renderTurn(item) {
     const reason = (item.error && (item.error.message || item.error.code)) || t("answer.noReason");
     reply.append(
       node("p", { className: "reason" }, t("answer.why", { reason })),
-      node("div", { className: "actions" }, node("button", { type: "button", className: "secondary retry", onclick: (event) => ask(item.question, event.currentTarget) }, t("answer.retry"))),
+      node("div", { className: "actions" }, node("button", { type: "button", className: "secondary retry", onclick: (event) => retry(item, event.currentTarget) }, t("answer.retry"))),
     );
   }
   return node(
@@ -336,6 +336,22 @@ export async function ask(text, button) {
     sending = false;
     askButton.disabled = button.disabled = false;
     button.textContent = label;
+  }
+}
+
+/** Try a failed or rejected question again: the same question, followed again. */
+async function retry(item, button) {
+  button.disabled = true;
+  const mine = currentGeneration();
+  try {
+    const accepted = await call("POST", `questions/${encodeURIComponent(item.session_id)}/${encodeURIComponent(item.question_id)}/retry`);
+    if (mine !== currentGeneration() || !turns.has(item.question_id)) return;
+    const again = { ...item, status: accepted.status, error: null, answer: null, sources: [] };
+    show(again).focus();
+    follow(again);
+  } catch (error) {
+    button.disabled = false;
+    if (mine === currentGeneration()) showBanner(describe(error));
   }
 }
 
