@@ -41,6 +41,7 @@ STATUS: list[tuple[type[errors.ToroError], int]] = [
     (errors.IdempotencyConflict, 409),
     (errors.NotAnswered, 409),
     (errors.NotRetryable, 409),
+    (errors.QuestionsStillOpen, 409),
     (errors.IllegalTransition, 409),
     (errors.InvalidQuestion, 422),
     (errors.InvalidCursor, 422),

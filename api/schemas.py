@@ -67,6 +67,10 @@ class NewAccount(Credentials):
             raise ValueError(exc.message) from exc
 
 
+class AccountDeletion(Request):
+    password: Password = Field(description="The account's password, to confirm it is you.")
+
+
 class RefreshRequest(Request):
     refresh_token: Annotated[str, Field(min_length=1, max_length=4096)]
 

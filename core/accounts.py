@@ -286,7 +286,11 @@ class AccountRepository(Repository):
         )
         if "Item" not in found:
             return None
-        user_id = decode_item(found["Item"])["user_id"]
+        return self.profile(decode_item(found["Item"])["user_id"])
+
+    @aws_call
+    def profile(self, user_id: str) -> tuple[User, str] | None:
+        """The user and password hash for ``user_id``, or None."""
         profile = self._client.get_item(
             TableName=self._table,
             Key={"pk": encode(user_pk(user_id)), "sk": encode("PROFILE")},
@@ -521,6 +525,18 @@ class AccountService:
             SESSIONS.put(user_id, session_id, active=False)
             raise AuthenticationFailed("The refresh token is no longer valid; log in again.")
         return self._tokens.issue(user_id, session_id, new_jti)
+
+    def delete_account(self, principal: Principal, password: str) -> int:
+        """Delete the caller's account and everything of it, once the password confirms it is
+        them; how many items went. Every session of theirs ends with it."""
+        from core.privacy import PersonalData
+
+        found = self._repository.profile(principal.user_id)
+        if found is None or not verify_password(password, found[1]):
+            raise AuthenticationFailed(INVALID_CREDENTIALS)
+        deleted = PersonalData().delete(principal.user_id, found[0].username)
+        SESSIONS.put(principal.user_id, principal.session_id, active=False)
+        return deleted.items
 
     def logout(self, principal: Principal) -> None:
         """End the caller's session: its refresh and access tokens stop working at once."""

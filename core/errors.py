@@ -32,6 +32,12 @@ class NotRetryable(ToroError):
     code = "not_retryable"
 
 
+class QuestionsStillOpen(ToroError):
+    """The account cannot be deleted while one of its questions is being answered."""
+
+    code = "questions_open"
+
+
 class InvalidEvent(ToroError):
     """An event or task payload does not have the shape the handler expects."""
 

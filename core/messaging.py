@@ -27,7 +27,7 @@ class Publisher:
         """Announce a stored pending question; the subscriber starts its workflow."""
         response = self._client.publish(
             TopicArn=get_settings().questions_topic_arn,
-            Message=message.model_dump_json(),
+            Message=message.model_dump_json(exclude_none=True),
             MessageAttributes=_attributes(user_id=message.user_id),
         )
         return response["MessageId"]

@@ -140,6 +140,8 @@ class Question(BaseModel):
     # Served from the answer cache: the question whose answer was reused.
     from_cache: bool = False
     cached_from: str | None = None
+    # The answer cache's entry made from this answer (a first question's), if any.
+    cache_key: str | None = None
     # The asker's rating of the answer (answered questions only).
     feedback: Feedback | None = None
 

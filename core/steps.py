@@ -115,6 +115,8 @@ def persist_answer(task: PersistAnswerTask) -> Outcome:
             grounded=completion.grounded,
             from_cache=completion.from_cache,
             cached_from=completion.cached_from,
+            # Where its answer is cached, if it is: deleting the account deletes that too.
+            cache_key=None if completion.from_cache else completion.cache_key,
         )
     except IllegalTransition as exc:
         if exc.current != QuestionStatus.ANSWERED:

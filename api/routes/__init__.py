@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from api.routes import auth, health, knowledge, notifications, questions, sessions
+from api.routes import auth, health, knowledge, me, notifications, questions, sessions
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (auth, sessions, questions, notifications, knowledge, health):
+for module in (auth, sessions, questions, notifications, knowledge, me, health):
     api_router.include_router(module.router)

@@ -32,7 +32,7 @@ RefreshCookie = Annotated[
 ]
 
 
-def _cookie_options(request: Request) -> dict[str, object]:
+def cookie_options(request: Request) -> dict[str, object]:
     return {
         "path": root_of(request) + REFRESH_PATH,
         "secure": get_api_settings().refresh_cookie_secure,
@@ -50,7 +50,7 @@ def _deliver(
         REFRESH_COOKIE,
         tokens.refresh_token,
         max_age=get_auth_settings().refresh_token_ttl_seconds,
-        **_cookie_options(request),  # type: ignore[arg-type]
+        **cookie_options(request),  # type: ignore[arg-type]
     )
     return TokenResponse.model_validate({**tokens.model_dump(), "refresh_token": None})
 
@@ -119,5 +119,5 @@ def refresh(
 def logout(principal: CurrentUser, accounts: Accounts, request: Request) -> Response:
     accounts.logout(principal)
     ended = Response(status_code=status.HTTP_204_NO_CONTENT)
-    ended.delete_cookie(REFRESH_COOKIE, **_cookie_options(request))  # type: ignore[arg-type]
+    ended.delete_cookie(REFRESH_COOKIE, **cookie_options(request))  # type: ignore[arg-type]
     return ended
