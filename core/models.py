@@ -132,6 +132,7 @@ class Question(BaseModel):
             session_id=self.session_id,
             execution_name=self.execution_name,
         )
+
     # The knowledge-base entries the answer cites, the knowledge base's version, and whether the
     # answer is grounded in it (False: the assistant said it does not know).
     sources: list[Source] = Field(default_factory=list)

@@ -97,8 +97,7 @@ class PersonalData(Repository):
             )
         keys = [{"pk": item["pk"], "sk": item["sk"]} for item in own]
         keys += [
-            {"pk": item["pk"], "sk": item["sk"]}
-            for item in self._partition(f"USERNAME#{username}")
+            {"pk": item["pk"], "sk": item["sk"]} for item in self._partition(f"USERNAME#{username}")
         ]
         # The records hold the question (with the user's id) and the model's answer.
         marks = {user_id} | {q.answer for q in questions if q.answer}
