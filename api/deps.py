@@ -69,6 +69,7 @@ def check_conversation(
 
 
 Accounts = Annotated[AccountService, Depends(get_accounts)]
+Tokens = Annotated[TokenService, Depends(get_tokens)]
 Conversations = Annotated[ConversationRepository, Depends(get_conversations)]
 Questions = Annotated[QuestionService, Depends(get_questions)]
 Notifications = Annotated[NotificationRepository, Depends(get_notifications)]

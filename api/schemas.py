@@ -159,6 +159,15 @@ class KnowledgeEntryPublic(BaseModel):
         )
 
 
+class LiveTicket(BaseModel):
+    ticket: str = Field(description="Opens one connection, within `expires_in` seconds.")
+    url: str = Field(description="Where to connect: `wss://...` on AWS, `ws://.../ws` locally.")
+    protocols: list[str] = Field(
+        description="The WebSocket sub-protocols to offer: `toro.v1` and `ticket.<ticket>`."
+    )
+    expires_in: int
+
+
 class UserPublic(BaseModel):
     user_id: str
     username: str

@@ -11,6 +11,7 @@ from constructs import Construct
 from cdk_app.config import StageConfig
 from cdk_app.constructs.api import Api
 from cdk_app.constructs.compute import Compute, Secrets
+from cdk_app.constructs.live import Live
 from cdk_app.constructs.messaging import Messaging, dead_letter_queue
 from cdk_app.constructs.monitoring import Monitoring
 from cdk_app.constructs.storage import Storage
@@ -92,6 +93,14 @@ class ToroStack(Stack):
         dead_letters["SweeperSchedule"] = sweeper_dlq
 
         api = Api(self, "Api", config=config, handler=compute.fn("api"))
+        live = Live(
+            self,
+            "Live",
+            config=config,
+            handler=compute.fn("websocket"),
+            pushers=[compute.fn("validate_question"), compute.fn("notify_user")],
+        )
+        compute.fn("api").add_environment("WEBSOCKET_URL", live.stage.url)
         Monitoring(
             self,
             "Monitoring",
@@ -104,6 +113,7 @@ class ToroStack(Stack):
 
         machine = workflow.state_machine.state_machine_arn
         CfnOutput(self, "ApiUrl", value=api.rest_api.url)
+        CfnOutput(self, "LiveUrl", value=live.stage.url)
         CfnOutput(self, "StateMachineArn", value=machine)
         CfnOutput(self, "TableName", value=storage.table.table_name)
         CfnOutput(self, "QuestionsTopicArn", value=messaging.questions.topic_arn)

@@ -50,7 +50,7 @@ ALGORITHM = "HS256"
 MIN_KEY_LENGTH = 32
 SECRET_MAX_AGE_SECONDS = 300
 INVALID_CREDENTIALS = "Invalid username or password."
-TokenType = Literal["access", "refresh"]
+TokenType = Literal["access", "refresh", "socket"]
 # The client address when the request does not tell (a direct call, not over HTTP).
 UNKNOWN_CLIENT = "unknown"
 
@@ -225,6 +225,13 @@ class TokenService:
         if claims.get("typ") != kind:
             raise AuthenticationFailed(f"An {kind} token is required.")
         return claims
+
+    def socket_ticket(self, principal: Principal, ttl: int) -> tuple[str, str]:
+        """A short-lived ticket that opens one WebSocket connection for the principal; (the
+        ticket, its id). Asked for with the access token, so no long-lived token ever travels
+        in a WebSocket handshake (whose URLs and headers end up in logs)."""
+        jti = new_id()
+        return self._encode("socket", principal.user_id, principal.session_id, jti, ttl), jti
 
     def principal(self, access_token: str) -> Principal:
         claims = self.verify(access_token, "access")

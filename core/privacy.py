@@ -1,10 +1,11 @@
 """A user's rights over their data (LGPD): a copy of everything stored about them, and deletion.
 
 Everything of a user lives in the table under their partition, ``USER#<user_id>`` (profile,
-sessions, conversations, questions with their answers and ratings, notifications, rate-limit
-and token counters), plus four things outside it:
+sessions, conversations, questions with their answers and ratings, notifications, open live
+connections, rate-limit and token counters), plus five things outside it:
 
 - ``USERNAME#<name>``: the username's claim and its failed-login counter;
+- ``WS#<connection>``: each open live connection's link back to its user;
 - ``CACHE#<key>``: an answer cache entry made from one of their first questions (the question
   keeps its ``cache_key``), deleted only while it is still the one made from their question;
 - ``IDEMPOTENCY#submit_question`` and ``IDEMPOTENCY#call_openai``: the records of the last
@@ -96,6 +97,12 @@ class PersonalData(Repository):
                 "A question of yours is still being answered; delete the account when it is."
             )
         keys = [{"pk": item["pk"], "sk": item["sk"]} for item in own]
+        # Open live connections are kept under the connection too (core/push.py).
+        keys += [
+            {"pk": item["sk"], "sk": encode("CONNECTION")}
+            for item in own
+            if item["sk"]["S"].startswith("WS#")
+        ]
         keys += [
             {"pk": item["pk"], "sk": item["sk"]} for item in self._partition(f"USERNAME#{username}")
         ]

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     conversation_token_budget: int = Field(default=1500, ge=0, le=100_000)
     # How long a conversation's first answer may be reused for the same question; 0 turns it off.
     answer_cache_ttl_seconds: int = Field(default=86_400, ge=0)
+    # Where the functions push question updates to WebSocket connections: the API Gateway
+    # Management API's endpoint (https://<id>.execute-api.<region>.amazonaws.com/<stage> on
+    # AWS, toro dev's API locally); empty: no push.
+    websocket_endpoint: str = ""
     # The recovery sweeper looks at open questions older than this, at most this many a run.
     sweeper_grace_seconds: int = Field(default=120, ge=10)
     sweeper_batch: int = Field(default=50, ge=1, le=1000)
@@ -105,6 +109,9 @@ class ApiSettings(BaseSettings):
 
     # Comma-separated origins allowed by CORS; empty means same origin only.
     cors_allow_origins: str = ""
+    # Where clients open their live connection (wss://<id>.execute-api.<region>.amazonaws.com/
+    # <stage> on AWS); empty: this API's own /ws (toro dev serves it).
+    websocket_url: str = ""
     # Comma-separated host names the API answers to (others get 400, so nothing it builds from
     # the Host header, like a redirect, can point elsewhere); empty means any.
     allowed_hosts: str = ""

@@ -26,6 +26,7 @@ from core.models import (
     WorkflowStarted,
 )
 from core.observability import MetricUnit, logger, metrics
+from core.push import push_question
 from core.repository import NotificationRepository, QuestionRepository
 from core.settings import get_llm_settings, get_settings
 from core.usage import TokenUsage
@@ -92,6 +93,7 @@ def validate_question(task: ValidateTask) -> ValidationResult:
         ref.user_id, ref.question_id, QuestionStatus.PROCESSING, execution_arn=task.execution_arn
     )
     metrics.add_metric(name="QuestionsValidated", unit=MetricUnit.Count, value=1)
+    push_question(updated)
     return ValidationResult(
         question_id=updated.question_id, status=updated.status, chars=len(text), moderated=moderated
     )
@@ -236,6 +238,8 @@ def record_notification(message: AnswerReady) -> Notification:
         )
     )
     metrics.add_metric(name="UsersNotified", unit=MetricUnit.Count, value=1)
+    # And live, with the answer, to the user's open connections (best effort).
+    push_question(QuestionRepository().get(message.user_id, message.question_id))
     logger.info(
         "User notified",
         extra={"notification_id": notification.notification_id, "status": message.status},

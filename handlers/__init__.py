@@ -12,8 +12,13 @@ HANDLERS: dict[str, str] = {
     "notify_user": "handlers.notify_user.handler",
     "sweep_open_questions": "handlers.sweep_open_questions.handler",
 }
-# Every function: the workflow's handlers and the API's Lambda entry point.
-FUNCTIONS: dict[str, str] = {**HANDLERS, "api": "api.lambda_handler.handler"}
+# Every function: the workflow's handlers, the API's Lambda entry point, and the WebSocket API's
+# routes (on AWS only: toro dev serves the WebSocket API itself).
+FUNCTIONS: dict[str, str] = {
+    **HANDLERS,
+    "api": "api.lambda_handler.handler",
+    "websocket": "handlers.websocket.handler",
+}
 
 # Lambda timeouts: below each task's TimeoutSeconds in the ASL, above the OpenAI client's 20 s.
 TIMEOUT_SECONDS: dict[str, int] = {

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from websockets.exceptions import WebSocketException
 
 from core.settings import get_settings
 from local import http
@@ -28,6 +29,8 @@ from local.functions import ACCOUNT, DEFAULT_REGION, FUNCTIONS
 from local.operators import app as questions_app
 
 if TYPE_CHECKING:
+    from websockets.sync.client import ClientConnection
+
     from core.knowledge import KnowledgeBase
     from local.dev import Running
 
@@ -214,15 +217,25 @@ def ask(
         if login.status != 200:
             raise fail(f"could not log in as {user!r}: {_problem(login)}")
         token = login.body["access_token"]
-        asked = http.call("POST", f"{base}/questions", {"question": question}, token)
-        if asked.status != 202:
-            raise fail(f"the question was not accepted: {_problem(asked)}")
-        # The Location is a path from the host's root (with the stage in front on AWS).
-        location = urljoin(api, asked.headers["location"])
-        result = _follow(location, token, timeout)
+        # Live first, so that no update of the question can come before the connection.
+        socket = _live(base, token)
+        try:
+            asked = http.call("POST", f"{base}/questions", {"question": question}, token)
+            if asked.status != 202:
+                raise fail(f"the question was not accepted: {_problem(asked)}")
+            # The Location is a path from the host's root (with the stage in front on AWS).
+            location = urljoin(api, asked.headers["location"])
+            if socket is not None:
+                _wait_live(socket, asked.body["question_id"], timeout)
+            result = _follow(location, token, timeout)
+            how = "live, over the WebSocket" if socket is not None else "by polling (no live link)"
+        finally:
+            if socket is not None:
+                socket.close()
     except http.Unreachable as exc:
         raise fail(f"{exc}. Is `toro dev` (make run) running?", 2) from None
     _print_result(result)
+    console.print(f"[dim]followed {how}[/dim]")
     if result["status"] != "answered":
         raise typer.Exit(1)
 
@@ -236,7 +249,36 @@ def _problem(response: http.Response) -> str:
     return f"HTTP {response.status} {body}"
 
 
+def _live(base: str, token: str) -> ClientConnection | None:
+    """The live connection (core/push.py), or None when it cannot open: then it polls."""
+    from websockets.sync.client import connect
+
+    ticket = http.call("POST", f"{base}/live/ticket", {}, token)
+    if ticket.status != 200:
+        return None
+    try:
+        return connect(ticket.body["url"], subprotocols=ticket.body["protocols"], open_timeout=5)
+    except (OSError, TimeoutError, WebSocketException):
+        return None
+
+
+def _wait_live(socket: ClientConnection, question_id: str, timeout: float) -> None:
+    """Until the question's final update arrives (or the connection drops, or time is up)."""
+    deadline = time.monotonic() + timeout
+    with console.status("pending... (live)") as status:
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                update = json.loads(socket.recv(timeout=left))
+            except (TimeoutError, WebSocketException, ValueError):
+                return
+            if update.get("question_id") == question_id:
+                status.update(f"{update['status']}... (live)")
+                if update["status"] in FINAL:
+                    return
+
+
 def _follow(location: str, token: str, timeout: float) -> dict[str, Any]:
+    """The question, polled until it is final (once, when the live connection said it is)."""
     deadline = time.monotonic() + timeout
     delay = 0.2
     with console.status("pending...") as status:

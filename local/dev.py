@@ -25,6 +25,7 @@ from api.app import create_app
 from core import reset
 from core.knowledge import get_knowledge_base
 from core.settings import get_llm_settings
+from local import live
 from local.offline_model import MODEL_NAME, OFFLINE_API_KEY, OfflineOpenAI
 from local.persistence import DEFAULT_DIRECTORY, LocalData, signing_key
 from local.provision import Resources
@@ -132,6 +133,9 @@ class DevStack:
         restored = self._restore(resources.table_name)
         reset.clear_caches()
         api_port = self._start_api()
+        # The functions push live updates through the API Gateway Management API: here.
+        os.environ["WEBSOCKET_ENDPOINT"] = f"http://{config.host}:{api_port}"
+        reset.clear_caches()
         self._sweeper = threading.Thread(target=self._sweep, name="sweeper", daemon=True)
         self._sweeper.start()
         return Running(
@@ -178,8 +182,10 @@ class DevStack:
         )
 
     def _start_api(self) -> int:
+        app = create_app()
+        live.install(app)  # the WebSocket API, as API Gateway's
         config = uvicorn.Config(
-            create_app(),
+            app,
             host=self.config.host,
             port=self.config.api_port,
             log_level="warning",

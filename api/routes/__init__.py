@@ -2,8 +2,17 @@
 
 from fastapi import APIRouter
 
-from api.routes import auth, health, knowledge, me, notifications, questions, sessions
+from api.routes import (
+    auth,
+    health,
+    knowledge,
+    live,
+    me,
+    notifications,
+    questions,
+    sessions,
+)
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (auth, sessions, questions, notifications, knowledge, me, health):
+for module in (auth, sessions, questions, notifications, knowledge, live, me, health):
     api_router.include_router(module.router)

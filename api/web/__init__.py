@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
@@ -21,16 +22,19 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from api.deps import root_of
+from core.settings import get_api_settings
 
 WEB = Path(__file__).resolve().parent
 INDEX = WEB / "index.html"
 DOCS = WEB / "docs.html"
 
-# The page runs only its own script and style and talks only to its own origin.
-CONTENT_SECURITY_POLICY = (
+# The page runs only its own script and style and talks only to its own origin (and, on AWS,
+# to the WebSocket API's, which is another host).
+_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    "connect-src 'self'{live}; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+CONTENT_SECURITY_POLICY = _POLICY.format(live="")
 PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -40,12 +44,19 @@ PAGE_HEADERS = {
 }
 
 
+def page_headers() -> dict[str, str]:
+    """The headers above, the WebSocket API's origin allowed when it is elsewhere."""
+    url = urlsplit(get_api_settings().websocket_url)
+    live = f" {url.scheme}://{url.netloc}" if url.scheme in ("ws", "wss") and url.netloc else ""
+    return {**PAGE_HEADERS, "Content-Security-Policy": _POLICY.format(live=live)}
+
+
 class Assets(StaticFiles):
     """The page's script and stylesheet, with the page's headers."""
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
-        response.headers.update(PAGE_HEADERS)
+        response.headers.update(page_headers())
         return response
 
 
@@ -59,7 +70,7 @@ def _page(page: Path, request: Request) -> HTMLResponse:
     API Gateway, so ``/dev`` and ``/dev/`` both work), through a ``<base>`` element."""
     base = html.escape(root_of(request) + "/", quote=True)
     body = _text(page).replace("<head>", f'<head>\n  <base href="{base}">', 1)
-    return HTMLResponse(body, headers=PAGE_HEADERS)
+    return HTMLResponse(body, headers=page_headers())
 
 
 def install(app: FastAPI, *, docs: bool) -> None:

@@ -25,6 +25,7 @@ TABLE_USERS = (
     "mark_failed",
     "notify_user",
     "sweep_open_questions",
+    "websocket",
     "api",
 )
 
@@ -111,7 +112,7 @@ class Compute(Construct):
         self.functions: dict[str, ToroFunction] = {}
         for name, handler in FUNCTIONS.items():
             environment = dict(common)
-            if name == "api":
+            if name in ("api", "websocket"):  # both check tokens (the latter, tickets)
                 environment["TOKEN_SIGNING_KEY_SECRET_NAME"] = secrets.signing_key.secret_name
                 environment["CORS_ALLOW_ORIGINS"] = ",".join(config.cors_allow_origins)
             self.functions[name] = ToroFunction(
@@ -145,6 +146,7 @@ class Compute(Construct):
         for name in ("validate_question", "call_openai"):
             secrets.openai_key.grant_read(self.fn(name))
         secrets.signing_key.grant_read(self.fn("api"))
+        secrets.signing_key.grant_read(self.fn("websocket"))
         messaging.answers.grant_publish(self.fn("publish_notification"))
         messaging.questions.grant_publish(self.fn("api"))
         # The sweeper sends stuck questions again and tells users of the ones it fails.

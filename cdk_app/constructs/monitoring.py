@@ -16,15 +16,18 @@ from constructs import Construct
 
 from cdk_app.config import StageConfig
 from cdk_app.constructs.service_access import alarm_arns, let_alarms_publish, let_service_use_key
+from state_machine.render import TASK_FUNCTIONS
 
 PERIOD = Duration.minutes(5)
 # Functions whose failures no workflow retry or catch handles.
-UNGUARDED = ("api", "start_workflow", "notify_user")
+TASK_NAMES = frozenset(TASK_FUNCTIONS.values())
+UNGUARDED = ("api", "start_workflow", "notify_user", "websocket")
 # A share of errors worth waking someone for, over a period with at least MIN_SAMPLE requests.
 ERROR_RATE = 0.05
 MODEL_FAILURE_RATE = 0.2
 MIN_SAMPLE = 20
 THROTTLES = 5
+PUSH_FAILURES = 10
 
 
 def counts(*names: str) -> list[cloudwatch.IMetric]:
@@ -91,17 +94,21 @@ class Monitoring(Construct):
                 functions[name].metric_invocations(period=PERIOD),
                 ERROR_RATE,
             )
-        # Capacity: any function held back by Lambda's concurrency.
-        throttles = cloudwatch.MathExpression(
-            expression="+".join(f"t{i}" for i in range(len(functions))),
-            using_metrics={
-                f"t{i}": function.metric_throttles(period=PERIOD)
-                for i, function in enumerate(functions.values())
-            },
-            label="Throttles, every function",
-            period=PERIOD,
-        )
-        self._alarm("Throttles", throttles, THROTTLES)
+        # Capacity: any function held back by Lambda's concurrency (the workflow's tasks, and
+        # the others; an alarm's metric math takes at most 10 metrics).
+        tasks = {n: f for n, f in functions.items() if n in TASK_NAMES}
+        others = {n: f for n, f in functions.items() if n not in TASK_NAMES}
+        for construct_id, group in (("WorkflowThrottles", tasks), ("Throttles", others)):
+            throttles = cloudwatch.MathExpression(
+                expression="+".join(f"t{i}" for i in range(len(group))),
+                using_metrics={
+                    f"t{i}": function.metric_throttles(period=PERIOD)
+                    for i, function in enumerate(group.values())
+                },
+                label=f"{construct_id}, {len(group)} functions",
+                period=PERIOD,
+            )
+            self._alarm(construct_id, throttles, THROTTLES)
         # Users who see the service fail, and questions the model does not answer.
         self._rate_alarm(
             "Api5xxRate",
@@ -119,6 +126,9 @@ class Monitoring(Construct):
             period=PERIOD,
         )
         self._alarm("QuestionsRecovered", recovered, 1)
+        # Updates that could not be pushed (the page and clients fall back to polling).
+        [push_failures] = counts("PushFailures")
+        self._alarm("PushFailures", push_failures, PUSH_FAILURES)
         failed, answered = counts("QuestionsFailed", "QuestionsAnswered")
         self._rate_alarm(
             "QuestionFailureRate", failed, answered, MODEL_FAILURE_RATE, errors_in_total=False

@@ -9,6 +9,7 @@ import boto3
 
 from core.cache import AnswerCache
 from core.models import Completion, Notification, QuestionStatus
+from core.push import Connections
 from core.repository import NotificationRepository, QuestionRepository
 from tests.api.conftest import PASSWORD, Api, User, error_of
 
@@ -88,6 +89,7 @@ def test_deleting_the_account_leaves_nothing_of_it(api: Api) -> None:
         },
     )
     kept = _answered(api, bia, "E o CDB?", answer="O CDB é um título de banco.")
+    Connections().add(ana.user_id, "ana-connection")  # a live connection still open
     open_question = api.ask(ana, "Quanto rende a poupança?").json()["question_id"]
 
     wrong = api.client.request(
@@ -110,6 +112,7 @@ def test_deleting_the_account_leaves_nothing_of_it(api: Api) -> None:
     assert ana.user_id not in left
     assert "USERNAME#ana" not in left
     assert ANSWER not in left
+    assert "ana-connection" not in left
     # Its tokens stop working; its name is free again; Bia's data is untouched.
     assert api.client.get("/api/v1/questions", headers=ana.headers).status_code == 401
     login = api.client.post("/api/v1/auth/login", json={"username": "ana", "password": PASSWORD})

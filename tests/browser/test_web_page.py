@@ -10,12 +10,14 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, Page, Response, Route, expect
 
 from core.steps import FAILURE_MESSAGES
 from local import http
+from local.dev import free_port
 from local.scripted_openai import ScriptedOpenAI
 from tests.browser.conftest import (
     ARTIFACTS,
@@ -25,7 +27,27 @@ from tests.browser.conftest import (
     browsing,
     unique_username,
 )
-from tests.toro_dev import Dev
+from tests.toro_dev import Dev, running_dev
+
+
+def block_live_updates(page: Page) -> None:
+    """No live connection: the page cannot get a ticket, so it polls."""
+    page.route("**/api/v1/live/ticket", lambda route: route.abort("connectionrefused"))
+
+
+def status_requests(page: Page) -> list[str]:
+    """The GETs of single questions the page makes from now on (its polls)."""
+    seen: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            seen.append(request.url)
+            if request.method == "GET"
+            and re.search(r"/api/v1/questions/[^/?]+/[^/?]+$", request.url)
+            else None
+        ),
+    )
+    return seen
 
 
 def tokens_from_login(page: Page, log_in: Callable[[], None]) -> dict[str, Any]:
@@ -435,7 +457,9 @@ def test_on_a_phone_with_only_the_keyboard(browser: Browser, dev: Dev) -> None:
 
 
 def test_network_and_service_errors_are_shown_in_words(person: Person) -> None:
-    page = person.open().page
+    page = person.page
+    block_live_updates(page)  # following an answer by polling, whose faults are shown
+    person.open()
     person.register(unique_username("joao"))
 
     page.route("**/api/v1/questions", lambda route: route.abort("internetdisconnected"))
@@ -702,7 +726,9 @@ def test_one_timer_per_question_no_duplicate_or_stray_requests(
     marker = "[count-my-requests]"
     scripted.script(marker, ["slow"])  # waiting, then being answered, then answered
     with browsing(browser, f"{scripted_dev.api_url}/") as person:
-        page = person.open().page
+        page = person.page
+        block_live_updates(page)  # polling is what is counted here
+        person.open()
         person.register(unique_username("ugo"))
         polls: list[tuple[float, str]] = []
 
@@ -812,3 +838,57 @@ def test_a_new_answer_is_scrolled_to_unless_the_person_scrolled_up(
         page.wait_for_timeout(500)
         assert page.evaluate("window.scrollY") == 0
         expect(later.locator(".answer")).not_to_be_in_viewport()
+
+
+def test_answers_are_pushed_live_with_no_polling(browser: Browser, dev: Dev) -> None:
+    with browsing(browser, f"{dev.api_url}/") as person:
+        page = person.open().page
+        person.register(unique_username("zeca"))
+        expect(page.locator("html")).to_have_attribute("data-live", "open")
+        polls = status_requests(page)
+        card = person.ask("O que é o Tesouro Selic?")
+        person.wait_until(card, "answered")
+        expect(card.locator(".answer")).to_contain_text("Selic")
+        expect(card.locator(".sources li").first).to_have_text("Tesouro Selic")
+        second = person.ask("What is a CDB?")
+        person.wait_until(second, "answered")
+        assert polls == []
+        # Shown once each, in order: no question twice.
+        expect(person.cards).to_have_count(2)
+
+
+def test_with_no_live_connection_the_page_polls(browser: Browser, dev: Dev) -> None:
+    with browsing(browser, f"{dev.api_url}/") as person:
+        page = person.page
+        block_live_updates(page)
+        person.open()
+        person.register(unique_username("zilda"))
+        polls = status_requests(page)
+        card = person.ask("O que é o Tesouro Selic?")
+        person.wait_until(card, "answered")
+        assert polls, "the answer came without a connection or a poll"
+        expect(page.locator("html")).not_to_have_attribute("data-live", "open")
+
+
+def test_the_page_reconnects_after_toro_dev_restarts(browser: Browser, tmp_path: Path) -> None:
+    ports = (free_port(), free_port())
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        with running_dev(tmp_path, ports=ports) as dev:
+            person = Person(page, f"{dev.api_url}/")
+            person.open()
+            person.register(unique_username("zuza"))
+            expect(page.locator("html")).to_have_attribute("data-live", "open")
+        expect(page.locator("html")).to_have_attribute("data-live", "closed")
+        with running_dev(tmp_path, ports=ports, log_name="again.log"):
+            expect(page.locator("html")).to_have_attribute("data-live", "open", timeout=30_000)
+            polls = status_requests(page)
+            card = person.ask("What is a CDB?")
+            person.wait_until(card, "answered")
+            assert polls == []
+    finally:
+        context.close()
+    assert errors == []

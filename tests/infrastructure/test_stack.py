@@ -45,7 +45,7 @@ def test_every_function_is_arm64_traced_json_logged_with_its_own_role(
     template: dict[str, Any],
 ) -> None:
     functions = of_type(template, "AWS::Lambda::Function")
-    assert len(functions) == len(FUNCTIONS) == 10
+    assert len(functions) == len(FUNCTIONS) == 11
     roles = [fn["Properties"]["Role"]["Fn::GetAtt"][0] for fn in functions.values()]
     assert len(set(roles)) == len(roles)
     log_groups = of_type(template, "AWS::Logs::LogGroup")
@@ -211,6 +211,7 @@ def test_alarms_page_for_what_is_wrong_not_for_handled_errors(
         "Api",
         "StartWorkflow",
         "NotifyUser",
+        "Websocket",
     }
     for alarm in rates.values():
         expression = next(
@@ -480,3 +481,38 @@ def test_the_sweeper_interval_and_the_retention_are_settings(tmp_path: Path) -> 
 def test_records_are_kept_unless_a_retention_is_set(template: dict[str, Any]) -> None:
     for function in of_type(template, "AWS::Lambda::Function").values():
         assert function["Properties"]["Environment"]["Variables"]["RECORD_TTL_DAYS"] == "0"
+
+
+def test_updates_are_pushed_through_a_websocket_api_with_least_privilege(
+    template: dict[str, Any],
+) -> None:
+    [api] = of_type(template, "AWS::ApiGatewayV2::Api").values()
+    assert api["Properties"]["ProtocolType"] == "WEBSOCKET"
+    routes = {
+        r["Properties"]["RouteKey"] for r in of_type(template, "AWS::ApiGatewayV2::Route").values()
+    }
+    assert routes == {"$connect", "$disconnect", "$default"}
+    [stage] = of_type(template, "AWS::ApiGatewayV2::Stage").values()
+    properties = stage["Properties"]
+    assert properties["DefaultRouteSettings"]["ThrottlingRateLimit"] == 50
+    assert properties["DefaultRouteSettings"]["ThrottlingBurstLimit"] == 100
+    assert properties["DefaultRouteSettings"]["DetailedMetricsEnabled"] is True
+    assert "DestinationArn" in properties["AccessLogSettings"]
+    # Only the two functions that push may post to connections, and only on this stage.
+    posting = []
+    for name in ("validate_question", "notify_user", "persist_answer", "api"):
+        _, function = _function_named(template, name)
+        role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        if "execute-api:ManageConnections" in _actions_of_role(template, role):
+            posting.append(name)
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert ("WEBSOCKET_ENDPOINT" in variables) == (name in ("validate_question", "notify_user"))
+    assert posting == ["validate_question", "notify_user"]
+    # The API tells clients where to connect; the WebSocket function checks tickets with the key.
+    _, api_function = _function_named(template, "api")
+    assert "WEBSOCKET_URL" in api_function["Properties"]["Environment"]["Variables"]
+    _, websocket = _function_named(template, "websocket")
+    assert "TOKEN_SIGNING_KEY_SECRET_NAME" in websocket["Properties"]["Environment"]["Variables"]
+    alarms = of_type(template, "AWS::CloudWatch::Alarm")
+    assert any("PushFailures" in name for name in alarms)
+    assert any("WebsocketErrorRate" in name for name in alarms)

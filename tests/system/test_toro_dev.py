@@ -141,6 +141,7 @@ def test_toro_ask_prints_the_answer_and_its_sources(dev: Dev) -> None:
     assert "answered" in result.stdout
     assert "[1] FGC (Fundo Garantidor de Créditos)  (fgc)" in result.stdout
     assert "250" in result.stdout
+    assert "followed live, over the WebSocket" in result.stdout
 
 
 def test_toro_ask_exits_non_zero_when_the_question_is_refused(dev: Dev) -> None:
@@ -205,12 +206,13 @@ def test_toro_invoke_runs_every_sample_event(
             assert result.returncode == 0, (handler, path.name, result.stdout, result.stderr)
             assert f"{handler} <- {path.name}" in result.stdout
             ran += 1
-    for path in sorted((EVENTS / "api").glob("*.json")):
-        result = dev.toro("invoke", "api", str(path))
-        assert result.returncode == 0, (path.name, result.stderr)
-        assert '"statusCode"' in result.stdout
-        ran += 1
-    assert set(FUNCTIONS) == {*PRECONDITION, "api"}
+    for function in ("api", "websocket"):  # API Gateway's proxy events
+        for path in sorted((EVENTS / function).glob("*.json")):
+            result = dev.toro("invoke", function, str(path))
+            assert result.returncode == 0, (path.name, result.stderr)
+            assert '"statusCode"' in result.stdout
+            ran += 1
+    assert set(FUNCTIONS) == {*PRECONDITION, "api", "websocket"}
     assert ran == sum(1 for _ in EVENTS.glob("*/*.json"))
 
 

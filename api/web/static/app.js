@@ -7,12 +7,14 @@
 //   conversation.js  the conversation on screen, following each question to its answer
 //   conversations.js the list of conversations (a drawer on phones)
 //   notifications.js the badge and the notifications list
+//   live.js          the WebSocket that pushes updates (polling when it is closed)
 
 import * as api from "./api.js";
 import * as conversation from "./conversation.js";
 import * as conversations from "./conversations.js";
 import { $, setFieldError, showBanner, showFieldErrors, showMessage } from "./dom.js";
 import { t, translatePage } from "./i18n.js";
+import * as live from "./live.js";
 import * as notifications from "./notifications.js";
 
 const QUESTION_MAX = 2000;
@@ -66,6 +68,7 @@ async function authenticate(event) {
 }
 
 function showAuth(reason, calm) {
+  live.stop();
   conversation.clear();
   conversations.clear();
   notifications.stop();
@@ -88,6 +91,7 @@ function enterApp() {
   $("who").textContent = t("auth.who", { name: session.username || "" });
   showBanner("");
   notifications.start();
+  live.start();
   conversations.choose(session.session_id);
   conversations.load(true);
 }

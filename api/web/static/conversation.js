@@ -201,16 +201,60 @@ function show(item, { before = false } = {}) {
 }
 
 // --------------------------------------------------------------------------- following
+// With a live connection open (live.js), updates are pushed and nothing is polled but a
+// safety look every 15 s; without one, each open question is polled as POLL says.
+let live = false;
+const SAFETY_MS = 15_000;
+
 function follow(item) {
   if (FINAL.has(item.status) || follows.has(item.question_id)) return;
   const watch = { timer: null, delay: POLL.fastMs, started: Date.now(), generation: currentGeneration(), sessionId: item.session_id };
   follows.set(item.question_id, watch);
-  watch.timer = setTimeout(() => poll(item.question_id, watch), POLL.firstMs);
+  watch.timer = setTimeout(() => poll(item.question_id, watch), live ? SAFETY_MS : POLL.firstMs);
 }
 
 function stopFollowing() {
   for (const watch of follows.values()) clearTimeout(watch.timer);
   follows.clear();
+}
+
+/** The live connection opened (true) or closed (false). On opening, each open question is
+ *  looked at once, for an update sent while there was no connection; on closing, polling
+ *  takes over. */
+export function setLive(on) {
+  if (live === on) return;
+  live = on;
+  for (const [questionId, watch] of follows) {
+    clearTimeout(watch.timer);
+    watch.started = Date.now();
+    watch.delay = POLL.fastMs;
+    watch.timer = setTimeout(() => poll(questionId, watch), on ? 0 : POLL.firstMs);
+  }
+}
+
+/** An update pushed over the live connection. */
+export function applyUpdate(message) {
+  if (!message || message.type !== "question") return;
+  const known = turns.get(message.question_id);
+  if (!known) return; // a question of another conversation: shown when that one is opened
+  const { type, ...fields } = message;
+  arrived(message.question_id, { ...known.item, ...fields });
+}
+
+/** A question as it is now (polled or pushed): drawn when it changed; finished when final. */
+function arrived(questionId, item) {
+  const known = turns.get(questionId);
+  if (known && known.item.status !== item.status) {
+    const stay = nearBottom();
+    const element = show(item);
+    if (FINAL.has(item.status) && stay) reveal(element);
+  }
+  if (FINAL.has(item.status) && follows.has(questionId)) {
+    clearTimeout(follows.get(questionId).timer);
+    follows.delete(questionId);
+    announce(t("announce.final", { text: shorten(item.question), status: t(`status.${item.status}`) }));
+    for (const hook of hooks.final) hook(item);
+  }
 }
 
 async function poll(questionId, watch) {
@@ -232,23 +276,13 @@ async function poll(questionId, watch) {
     }
     return;
   }
-  if (follows.get(questionId) !== watch) return; // stopped while the request was out
+  if (follows.get(questionId) !== watch) return; // stopped or finished while the request was out
   if (bannerKind() === "polling") showBanner("");
-  const known = turns.get(questionId);
-  if (known && known.item.status !== item.status) {
-    const stay = nearBottom();
-    const element = show(item);
-    if (FINAL.has(item.status) && stay) reveal(element);
-  }
-  if (FINAL.has(item.status)) {
-    follows.delete(questionId);
-    announce(t("announce.final", { text: shorten(item.question), status: t(`status.${item.status}`) }));
-    for (const hook of hooks.final) hook(item);
-    return;
-  }
+  arrived(questionId, item);
+  if (follows.get(questionId) !== watch) return;
   const elapsed = Date.now() - watch.started;
   watch.delay = elapsed < POLL.fastForMs ? POLL.fastMs : Math.min(watch.delay * 1.5, POLL.maxMs);
-  watch.timer = setTimeout(() => poll(questionId, watch), watch.delay);
+  watch.timer = setTimeout(() => poll(questionId, watch), live ? SAFETY_MS : watch.delay);
 }
 
 // --------------------------------------------------------------------------- loading
