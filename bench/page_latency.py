@@ -9,8 +9,9 @@ Starts ``toro dev`` and Debian's Chromium, then:
 - ask: one person asks ``--runs`` questions in turn of the offline model; for each, the time
   from the click on Ask to the answer on screen, next to the workflow's own time for it
   (``created_at`` to ``answered_at``), and how many times the page asked the API about it;
+  once with the live connection (answers pushed) and once without (the page polls);
 - slow answers: ``--slow`` questions of a scripted model that answers after 6 s, and how long
-  after the answer was stored (``answered_at``) it was on screen.
+  after the answer was stored (``answered_at``) it was on screen; pushed, then polled.
 
 Usage: python -m bench.page_latency [--runs 20] [--loads 10] [--slow 5]
 """
@@ -90,11 +91,13 @@ class Asked:
 class Asker:
     """One person in the page, asking one question after another."""
 
-    def __init__(self, browser: Browser, dev: DevProcess, username: str) -> None:
+    def __init__(self, browser: Browser, dev: DevProcess, username: str, *, live: bool) -> None:
         self.dev = dev
         self.page: Page = browser.new_context().new_page()
         self.polls: dict[str, int] = {}
         self.page.on("request", self._count)
+        if not live:  # no ticket, no live connection: the page polls
+            self.page.route("**/api/v1/live/ticket", lambda route: route.abort())
         self.page.goto(f"{dev.api_url}/")
         self.page.click("#auth-switch")
         self.page.fill("#username", username)
@@ -103,6 +106,8 @@ class Asker:
             self.page.click("#auth-submit")
         self.tokens = login.value.json()  # the page keeps them in memory only
         self.page.wait_for_selector("#app-view:not([hidden])")
+        if live:
+            self.page.wait_for_selector("html[data-live=open]")
         self.asked = 0
 
     def _count(self, request: Request) -> None:
@@ -163,16 +168,22 @@ def run(runs: int, loads: int, slow: int) -> None:
                 page.wait_for_selector("#auth-view:not([hidden])")
                 load_times.append(time.perf_counter() - started)
                 context.close()
-            asker = Asker(browser, dev, "bench-page")
-            fast = [asker.ask(QUESTIONS[n % len(QUESTIONS)]) for n in range(runs)]
+            fast: dict[str, list[Asked]] = {}
+            for mode in ("push", "polling"):
+                asker = Asker(browser, dev, f"bench-{mode}", live=mode == "push")
+                fast[mode] = [asker.ask(QUESTIONS[n % len(QUESTIONS)]) for n in range(runs)]
 
         scripted = ScriptedOpenAI(slow_seconds=SLOW_SECONDS).start()
         scripted.script(SLOW_MARKER, ["slow"])
         env = _dev_env({"OPENAI_API_KEY": "bench-key", "OPENAI_BASE_URL": scripted.base_url})
         try:
             with dev_process(workdir / "scripted.log", env) as dev:
-                asker = Asker(browser, dev, "bench-slow")
-                slow_ones = [asker.ask(f"{QUESTIONS[n % 5]} {SLOW_MARKER}") for n in range(slow)]
+                slow_ones: dict[str, list[Asked]] = {}
+                for mode in ("push", "polling"):
+                    asker = Asker(browser, dev, f"bench-slow-{mode}", live=mode == "push")
+                    slow_ones[mode] = [
+                        asker.ask(f"{QUESTIONS[n % 5]} {SLOW_MARKER}") for n in range(slow)
+                    ]
         finally:
             scripted.stop()
         browser.close()
@@ -187,27 +198,28 @@ def run(runs: int, loads: int, slow: int) -> None:
         f"{(total[1] - own[1]) / 1024:.1f} KiB"
     )
     print(f"page load to log-in form (interactive): median {_median_ms(load_times)} of {loads}")
-    print(f"offline model: {runs} questions asked in the page, one after another")
-    print(
-        f"  click on Ask -> answer on screen: median {_median_ms([a.on_screen for a in fast])}, "
-        f"p95 {_p95_ms([a.on_screen for a in fast])}"
-    )
-    flow = [a.workflow for a in fast]
-    print(
-        "  workflow's own time (created_at -> answered_at): "
-        f"median {_median_ms(flow)}, p95 {_p95_ms(flow)}"
-    )
-    print(f"  status requests (GET) per question: median {_median(a.polls for a in fast)}")
-    print(f"a model that answers after {SLOW_SECONDS:.0f} s: {slow} questions")
-    print(
-        f"  click on Ask -> answer on screen: median {_median_ms([a.on_screen for a in slow_ones])}"
-    )
-    print(
-        "  answer stored -> on screen: "
-        f"median {_median_ms([a.after_ready for a in slow_ones])}, "
-        f"max {max(a.after_ready for a in slow_ones) * 1000:.0f} ms"
-    )
-    print(f"  status requests (GET) per question: median {_median(a.polls for a in slow_ones)}")
+    for mode in ("push", "polling"):
+        asked = fast[mode]
+        print(f"offline model, {mode}: {runs} questions asked in the page, one after another")
+        screen = [a.on_screen for a in asked]
+        flow = [a.workflow for a in asked]
+        print(f"  click on Ask -> answer on screen: median {_median_ms(screen)}, ", end="")
+        print(f"p95 {_p95_ms(screen)}")
+        print(
+            "  workflow's own time (created_at -> answered_at): "
+            f"median {_median_ms(flow)}, p95 {_p95_ms(flow)}"
+        )
+        print(f"  status requests (GET) per question: median {_median(a.polls for a in asked)}")
+    for mode in ("push", "polling"):
+        asked = slow_ones[mode]
+        print(f"a model that answers after {SLOW_SECONDS:.0f} s, {mode}: {slow} questions")
+        print(
+            f"  click on Ask -> answer on screen: median {_median_ms([a.on_screen for a in asked])}"
+        )
+        ready = [a.after_ready for a in asked]
+        print(f"  answer stored -> on screen: median {_median_ms(ready)}, ", end="")
+        print(f"max {max(ready) * 1000:.0f} ms")
+        print(f"  status requests (GET) per question: median {_median(a.polls for a in asked)}")
 
 
 def main() -> None:
