@@ -29,9 +29,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from core import clients
 from core.aws_errors import aws_call
+from core.errors import ToroError
 from core.models import Question, utc_now
 from core.observability import MetricUnit, logger, metrics
-from core.repository import Repository, decode_item, encode, user_pk
+from core.repository import QuestionRepository, Repository, decode_item, encode, user_pk
 from core.settings import get_settings
 
 # API Gateway ends a WebSocket connection after 2 hours.
@@ -124,6 +125,18 @@ def update_of(question: Question) -> dict[str, Any]:
     if question.error_code:
         message["error"] = {"code": question.error_code, "message": question.error_message}
     return message
+
+
+def push_question_by_id(user_id: str, question_id: str) -> int:
+    """As ``push_question``, reading the question first (only when pushing is on)."""
+    if not get_settings().websocket_endpoint:
+        return 0
+    try:
+        question = QuestionRepository().get(user_id, question_id)
+    except ToroError as exc:
+        logger.warning("The update could not be pushed", extra={"error": exc.message})
+        return 0
+    return push_question(question)
 
 
 def push_question(question: Question) -> int:

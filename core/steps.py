@@ -26,7 +26,7 @@ from core.models import (
     WorkflowStarted,
 )
 from core.observability import MetricUnit, logger, metrics
-from core.push import push_question
+from core.push import push_question, push_question_by_id
 from core.repository import NotificationRepository, QuestionRepository
 from core.settings import get_llm_settings, get_settings
 from core.usage import TokenUsage
@@ -239,7 +239,7 @@ def record_notification(message: AnswerReady) -> Notification:
     )
     metrics.add_metric(name="UsersNotified", unit=MetricUnit.Count, value=1)
     # And live, with the answer, to the user's open connections (best effort).
-    push_question(QuestionRepository().get(message.user_id, message.question_id))
+    push_question_by_id(message.user_id, message.question_id)
     logger.info(
         "User notified",
         extra={"notification_id": notification.notification_id, "status": message.status},

@@ -101,6 +101,7 @@ def test_openapi_describes_every_route_and_its_errors(api: Api) -> None:
         ("POST", "/api/v1/questions/{session_id}/{question_id}/retry"),
         ("GET", "/api/v1/knowledge/{entry_id}"),
         ("GET", "/api/v1/me/export"),
+        ("POST", "/api/v1/live/ticket"),
         ("DELETE", "/api/v1/me"),
         ("GET", "/api/v1/notifications"),
         ("POST", "/api/v1/notifications/{notification_id}/read"),

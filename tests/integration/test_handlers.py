@@ -374,3 +374,22 @@ def test_a_bad_event_gives_a_clear_error(
     with pytest.raises(InvalidEvent) as raised:
         HANDLERS[handler](event, lambda_context(handler))
     assert mentions in raised.value.message
+
+
+def test_a_redelivered_notification_leaves_the_stored_one_untouched(
+    aws: Aws, stored_question: Question, load_event: Event, lambda_context: Context
+) -> None:
+    move_to(QuestionStatus.ANSWERED)
+    event = load_event("notify_user/answer_ready")
+    notify_user.handler(event, lambda_context("notify_user"))
+    repository = NotificationRepository()
+    [first] = repository.list_for_user(USER_ID)
+    read = repository.mark_read(USER_ID, first.notification_id)
+    assert read.read_at is not None
+
+    # SNS delivers at least once: the same message again, after the user read it.
+    again = notify_user.handler(event, lambda_context("notify_user"))
+    [stored] = repository.list_for_user(USER_ID)
+    assert stored.read_at == read.read_at  # still read
+    assert stored.created_at == first.created_at
+    assert again["notifications"][0]["read_at"] is not None

@@ -67,7 +67,8 @@ class User:
 def test_a_new_user_asks_in_both_languages_and_gets_answers_with_sources(dev: Dev) -> None:
     ana = User(dev, "ana")
     portuguese = ana.ask("Quanto rende o Tesouro Selic?")
-    english = ana.ask("What happens to my money if the bank goes bust?")
+    # In a conversation of its own: in the same one, it would be a follow-up of the first.
+    english = ana.ask("What happens to my money if the bank goes bust?", ana.new_conversation())
 
     pt_answer = ana.wait_answered(portuguese)
     en_answer = ana.wait_answered(english)
