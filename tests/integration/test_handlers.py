@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from core import clients, reset
@@ -393,3 +394,42 @@ def test_a_redelivered_notification_leaves_the_stored_one_untouched(
     assert stored.read_at == read.read_at  # still read
     assert stored.created_at == first.created_at
     assert again["notifications"][0]["read_at"] is not None
+
+
+def test_open_status_follows_the_question_until_it_is_final(
+    aws: Aws, stored_question: Question
+) -> None:
+    """The open-questions index (the sweeper's) holds a question exactly while it is open."""
+    table = boto3.client("dynamodb")
+    key = {"pk": {"S": f"USER#{USER_ID}"}, "sk": {"S": f"Q#{QUESTION_ID}"}}
+
+    def open_status() -> str | None:
+        item = table.get_item(TableName="toro-assistant", Key=key)["Item"]
+        return item["open_status"]["S"] if "open_status" in item else None
+
+    assert open_status() == "pending"
+    move_to(QuestionStatus.PROCESSING)
+    assert open_status() == "processing"
+    QuestionRepository().transition(USER_ID, QUESTION_ID, QuestionStatus.FAILED)
+    assert open_status() is None
+
+
+def test_a_duplicate_delivery_is_counted(
+    aws: Aws,
+    stored_question: Question,
+    load_event: Event,
+    lambda_context: Context,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    event = load_event("start_workflow/question_submitted")
+    start_workflow.handler(event, lambda_context("start_workflow"))
+    capsys.readouterr()
+    start_workflow.handler(event, lambda_context("start_workflow"))
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
+    names = {
+        metric["Name"]
+        for blob in emitted
+        for directive in blob["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]
+    }
+    assert "DuplicateDeliveries" in names and "WorkflowsStarted" not in names

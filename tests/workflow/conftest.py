@@ -193,6 +193,26 @@ class Workflow:
         for _ in range(2):
             self.sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(envelope))
 
+    def wait_delivered(self, timeout: float = 15) -> None:
+        """Until the start_workflow subscription's queue has no message, visible or in flight:
+        every delivery of the questions topic has been handled."""
+        queue_url = self.sqs.get_queue_url(QueueName="toro-questions-start_workflow")["QueueUrl"]
+        deadline = time.monotonic() + timeout
+        while True:
+            counts = self.sqs.get_queue_attributes(
+                QueueUrl=queue_url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
+            )["Attributes"]
+            visible = counts.get("ApproximateNumberOfMessages", "0")
+            in_flight = counts.get("ApproximateNumberOfMessagesNotVisible", "0")
+            if visible == in_flight == "0":
+                return
+            assert time.monotonic() < deadline, counts
+            time.sleep(0.05)
+
     def wait(self, question: Question) -> Outcome:
         """Until the execution ends and the user's notification is stored."""
         arn = execution_arn_for(self.state_machine_arn, question.question_id)

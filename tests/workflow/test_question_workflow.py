@@ -123,7 +123,8 @@ def test_the_same_message_delivered_twice_runs_once(workflow: Workflow) -> None:
     question = workflow.store("Devo declarar ações no IR? [twice]")
     workflow.deliver_twice(question)
     outcome = workflow.wait(question)
-    time.sleep(1.5)  # room for a second (wrong) execution or notification to appear
+    # Both deliveries handled: the queue of the subscription is empty and nothing is in flight.
+    workflow.wait_delivered()
 
     assert len(workflow.executions_named(question.question_id)) == 1
     assert outcome.question.status is QuestionStatus.ANSWERED

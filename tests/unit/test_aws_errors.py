@@ -1,0 +1,47 @@
+"""AWS SDK failures as the project's errors: throttling and outages are worth a retry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from core.aws_errors import aws_call, wrap_aws_error
+from core.errors import DependencyError, DependencyUnavailable
+
+
+def _client_error(code: str, status: int) -> ClientError:
+    response: Any = {"Error": {"Code": code, "Message": "m"}}
+    response["ResponseMetadata"] = {"HTTPStatusCode": status}
+    return ClientError(response, "PutItem")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TransactionConflictException",
+    ],
+)
+def test_throttling_is_a_dependency_unavailable_for_now(code: str) -> None:
+    assert isinstance(wrap_aws_error(_client_error(code, 400)), DependencyUnavailable)
+
+
+def test_a_5xx_is_unavailable_and_a_4xx_is_an_error_of_ours() -> None:
+    assert isinstance(wrap_aws_error(_client_error("Whatever", 503)), DependencyUnavailable)
+    refused = wrap_aws_error(_client_error("ValidationException", 400))
+    assert isinstance(refused, DependencyError)
+    assert not isinstance(refused, DependencyUnavailable)
+    assert "PutItem failed with ValidationException" in refused.message
+
+
+def test_no_sdk_exception_crosses_an_aws_call() -> None:
+    @aws_call
+    def unreachable() -> None:
+        raise EndpointConnectionError(endpoint_url="https://dynamodb.example")
+
+    with pytest.raises(DependencyUnavailable, match="EndpointConnectionError"):
+        unreachable()
