@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ import pytest
 
 from core import clients, reset
 from core.errors import (
+    CompletionInProgress,
     IllegalTransition,
     InvalidEvent,
     InvalidQuestion,
@@ -433,3 +436,38 @@ def test_a_duplicate_delivery_is_counted(
         for metric in directive["Metrics"]
     }
     assert "DuplicateDeliveries" in names and "WorkflowsStarted" not in names
+
+
+def test_two_call_openai_at_once_pay_for_one_completion(
+    aws: Aws,
+    openai_server: ScriptedOpenAI,
+    lambda_context: Context,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A retried task overlapping the first attempt: the second waits for the first's answer."""
+    monkeypatch.setenv("OPENAI_TIMEOUT_SECONDS", "10")  # the scripted answer takes 1.5 s
+    reset.clear_caches()
+    question = QuestionRepository().create(
+        Question(user_id=USER_ID, session_id=SESSION_ID, text="O que é um FII? [at-once]")
+    )
+    openai_server.script("[at-once]", ["slow"])
+    event = {
+        "question_id": question.question_id,
+        "user_id": USER_ID,
+        "retrieval": no_context(question.question_id),
+    }
+    results: list[dict[str, Any]] = []
+    first = threading.Thread(
+        target=lambda: results.append(call_openai.handler(event, lambda_context("call_openai")))
+    )
+    first.start()
+    deadline = time.monotonic() + 5
+    while not openai_server.calls_for("[at-once]"):  # the first is waiting on the model
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    with pytest.raises(CompletionInProgress):  # retried by the workflow's Retry
+        call_openai.handler(event, lambda_context("call_openai"))
+    first.join(timeout=10)
+    again = call_openai.handler(event, lambda_context("call_openai"))
+    assert again == results[0]
+    assert openai_server.completions_billed("[at-once]") == 1
