@@ -19,7 +19,11 @@ Payload = dict[str, Any] | bytes
 
 
 def chat_completion(
-    model: str, content: str, prompt_tokens: int, completion_tokens: int
+    model: str,
+    content: str | None,
+    prompt_tokens: int,
+    completion_tokens: int,
+    finish_reason: str = "stop",
 ) -> dict[str, Any]:
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
@@ -30,7 +34,7 @@ def chat_completion(
             {
                 "index": 0,
                 "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop",
+                "finish_reason": finish_reason,
             }
         ],
         "usage": {

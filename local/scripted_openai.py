@@ -7,8 +7,9 @@ repeats). Requests with no matching marker are answered normally.
 
 Outcomes: ``ok``, ``rate_limit`` (429), ``quota`` (429 insufficient_quota), ``auth`` (401),
 ``bad_request`` (400), ``server_error`` (500), ``slow`` (answers after ``slow_seconds``),
-``malformed`` (200 with a body that is not JSON) and ``invented_citation`` (an answer citing an
-entry number the context does not have).
+``malformed`` (200 with a body that is not JSON), ``invented_citation`` (an answer citing an
+entry number the context does not have) and ``content_filter`` (200 with no content, the
+answer withheld by the provider's content filter).
 
 An answer reads "Scripted answer to: <the question>" and cites every numbered context entry of
 the prompt as ``[n]``; ``reply(marker, text)`` makes it ``text`` instead (markdown, say).
@@ -43,6 +44,7 @@ OUTCOMES = frozenset(
         "slow",
         "malformed",
         "invented_citation",
+        "content_filter",
     }
 )
 BILLED = frozenset({"ok", "slow", "invented_citation"})
@@ -141,6 +143,10 @@ class ScriptedOpenAI(OpenAICompatibleServer):
             return 200, b'{"id": "chatcmpl-broken", "choices": ['
         if outcome == "slow":
             time.sleep(self.slow_seconds)
+        if outcome == "content_filter":
+            return 200, chat_completion(
+                str(body.get("model", "scripted")), None, 10, 0, finish_reason="content_filter"
+            )
         prompt = read_prompt(messages)
         citations = "".join(f" [{entry.number}]" for entry in prompt.entries)
         if outcome == "invented_citation":

@@ -62,6 +62,15 @@ def test_sdk_failures_map_to_retryable_or_fatal_classes(
     assert isinstance(raised.value.__cause__, openai.OpenAIError | ValueError)
 
 
+def test_an_answer_withheld_by_the_content_filter_is_not_retried(
+    server: ScriptedOpenAI, client: LLMClient
+) -> None:
+    """A 200 with no content and ``finish_reason: content_filter``: asking again gets the same."""
+    server.script("map-content-filter", ["content_filter"])
+    with pytest.raises(errors.LLMBadRequest, match="content filter"):
+        ask(client, "question map-content-filter")
+
+
 def test_connection_refused_is_unavailable() -> None:
     settings = LLMSettings(openai_api_key="k", openai_base_url="http://127.0.0.1:9/v1")
     sdk = openai.OpenAI(api_key="k", base_url="http://127.0.0.1:9/v1", max_retries=0, timeout=1)
