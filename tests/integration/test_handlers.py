@@ -471,3 +471,13 @@ def test_two_call_openai_at_once_pay_for_one_completion(
     again = call_openai.handler(event, lambda_context("call_openai"))
     assert again == results[0]
     assert openai_server.completions_billed("[at-once]") == 1
+
+
+def test_an_answered_question_never_goes_back_to_processing(
+    stored_question: Question, load_event: Event, lambda_context: Context
+) -> None:
+    move_to(QuestionStatus.ANSWERED)
+    with pytest.raises(IllegalTransition):
+        validate_question.handler(load_event("validate_question/task"), lambda_context("v"))
+    stored = QuestionRepository().get(USER_ID, QUESTION_ID)
+    assert stored.status is QuestionStatus.ANSWERED and stored.answer == "x"

@@ -56,6 +56,21 @@ def test_rate_limited_twice_then_answered(workflow: Workflow) -> None:
     assert workflow.openai.completions_billed("[limited]") == 1
 
 
+def test_retries_spent_on_a_retryable_error_fail_the_question_with_it(
+    workflow: Workflow,
+) -> None:
+    workflow.openai.script("[always-limited]", ["rate_limit"])  # every attempt
+    outcome = workflow.wait(workflow.submit("Quanto rende a poupança? [always-limited]"))
+
+    assert outcome.question.status is QuestionStatus.FAILED
+    assert outcome.question.error_code == "LLMRateLimited"
+    assert outcome.entered()[-2:] == ["MarkFailed", "PublishNotification"]
+    attempts = len(workflow.openai.calls_for("[always-limited]"))
+    assert attempts > 1 and outcome.task_errors() == ["LLMRateLimited"] * attempts
+    assert workflow.openai.completions_billed("[always-limited]") == 0
+    assert [n.status for n in outcome.notifications] == [QuestionStatus.FAILED]
+
+
 def test_a_timeout_is_retried_then_answered(workflow: Workflow) -> None:
     workflow.openai.script("[slow]", ["slow", "ok"])
     outcome = workflow.wait(workflow.submit("What is an ETF? [slow]"))
