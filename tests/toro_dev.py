@@ -11,9 +11,15 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import boto3
 
 from local.child import TORO, DevProcess, dev_process
 from tests.conftest import OFFLINE_ENV
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,16 @@ class Dev(DevProcess):
             "TORO_AWS_ENDPOINT": self.aws_endpoint,
             "TORO_API_URL": self.api_url,
         }
+
+    def dynamodb(self) -> DynamoDBClient:
+        """A DynamoDB client of this system's AWS endpoint (its table: ``toro-assistant``)."""
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=self.aws_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
 
     def toro(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -7,7 +7,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import jwt
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -88,13 +87,7 @@ def test_only_a_fresh_unused_ticket_of_a_live_session_connects(dev: Dev) -> None
 
 def test_a_gone_connection_is_forgotten_when_a_push_finds_it(dev: Dev) -> None:
     ana = User(dev, "ana-gone")
-    table = boto3.client(
-        "dynamodb",
-        endpoint_url=dev.aws_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    table = dev.dynamodb()
     stale = {"pk": {"S": f"USER#{ana.user_id}"}, "sk": {"S": "WS#gone-connection"}}
     table.put_item(TableName="toro-assistant", Item={**stale, "entity": {"S": "connection"}})
     question_id = ana.ask("What is a CDB?")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import boto3
 from ulid import ULID
 
 from core.models import Question, QuestionStatus
@@ -15,13 +14,7 @@ from tests.toro_dev import Dev
 
 
 def _repository(dev: Dev) -> QuestionRepository:
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=dev.aws_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    client = dev.dynamodb()
     return QuestionRepository(client, "toro-assistant")
 
 

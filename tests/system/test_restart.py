@@ -7,7 +7,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import boto3
 from ulid import ULID
 
 from core.models import Question
@@ -68,13 +67,7 @@ def test_toro_dev_runs_the_recovery_sweeper_on_its_schedule(tmp_path: Path) -> N
     env = {"TORO_SWEEP_SECONDS": "1", "SWEEPER_GRACE_SECONDS": "10"}
     with running_dev(tmp_path, env) as dev:
         ana = User(dev, "ana-sweeper")
-        client = boto3.client(
-            "dynamodb",
-            endpoint_url=dev.aws_endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        client = dev.dynamodb()
         minute_ago = datetime.now(UTC) - timedelta(minutes=1)
         question = Question(
             question_id=str(ULID.from_datetime(minute_ago)),
