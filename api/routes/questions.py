@@ -16,7 +16,7 @@ from api.schemas import (
     ResourceId,
 )
 from core.feedback import rate_answer
-from core.models import QuestionStatus
+from core.models import Question, QuestionStatus
 
 router = APIRouter(prefix="/questions", tags=["questions"])
 
@@ -38,6 +38,11 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 
 
+def _location(request: Request, question: Question) -> str:
+    """Where the question is read (with the stage in front on AWS)."""
+    return f"{root_of(request)}/api/v1/questions/{question.session_id}/{question.question_id}"
+
+
 @router.post(
     "",
     status_code=status.HTTP_202_ACCEPTED,
@@ -57,9 +62,7 @@ def ask(
     session_id = body.session_id or principal.session_id
     check_conversation(conversations, principal, session_id)
     question = questions.submit(principal.user_id, session_id, body.question, idempotency_key)
-    response.headers["Location"] = (
-        f"{root_of(request)}/api/v1/questions/{question.session_id}/{question.question_id}"
-    )
+    response.headers["Location"] = _location(request, question)
     return QuestionAccepted.of(question)
 
 
@@ -141,9 +144,7 @@ def retry(
     is `failed` or `rejected`. It counts against the same limits as asking."""
     check_conversation(conversations, principal, session_id)
     question = questions.retry(principal.user_id, question_id)
-    response.headers["Location"] = (
-        f"{root_of(request)}/api/v1/questions/{question.session_id}/{question.question_id}"
-    )
+    response.headers["Location"] = _location(request, question)
     return QuestionAccepted.of(question)
 
 
