@@ -8,6 +8,7 @@ that only folds text never imports them.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 from typing import Any, Literal
@@ -62,11 +63,19 @@ def normalise(text: str) -> str:
     return _SPACE.sub(" ", _PUNCTUATION.sub(" ", fold(text))).strip()
 
 
-@lru_cache
-def _stemmers() -> tuple[Any, Any]:
-    import snowballstemmer
+_local = threading.local()
 
-    return snowballstemmer.stemmer("portuguese"), snowballstemmer.stemmer("english")
+
+def _stemmers() -> tuple[Any, Any]:
+    """This thread's stemmers: a snowball stemmer keeps the word it works on in itself, so two
+    threads stemming with one stemmer mix their words up (toro dev runs invocations on threads)."""
+    stemmers: tuple[Any, Any] | None = getattr(_local, "stemmers", None)
+    if stemmers is None:
+        import snowballstemmer
+
+        stemmers = snowballstemmer.stemmer("portuguese"), snowballstemmer.stemmer("english")
+        _local.stemmers = stemmers
+    return stemmers
 
 
 def _singular(word: str) -> str:

@@ -3,6 +3,8 @@ unrelated ones, and follow-ups resolved by the conversation."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from core.knowledge import get_knowledge_base
@@ -130,3 +132,26 @@ def test_normalised_text_ignores_case_accents_punctuation_and_spacing() -> None:
 def test_token_counts_are_words_and_punctuation() -> None:
     assert count_tokens("O que é CDB?") == 5
     assert count_tokens("") == 0
+
+
+def test_words_are_stemmed_alike_when_threads_stem_at_once() -> None:
+    """toro dev runs invocations on threads: stemming shared between them must not mix words up
+    (a stem computed mid-switch would be cached for the process's whole life)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core import text
+
+    documents = [entry.document() for entry in get_knowledge_base()]
+    text._stems_of.cache_clear()
+    expected = [text.stems(document) for document in documents]
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: a race shows at once
+    try:
+        for _ in range(3):
+            text._stems_of.cache_clear()
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                stemmed = list(pool.map(text.stems, documents))
+            assert stemmed == expected
+    finally:
+        sys.setswitchinterval(switching)
+        text._stems_of.cache_clear()
