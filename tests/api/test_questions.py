@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -94,6 +96,39 @@ def test_an_idempotency_key_reused_for_another_question_is_refused(api: Api) -> 
     assert response.status_code == 409
     assert error_of(response)["code"] == "idempotency_key_reused"
     assert error_of(response)["details"][0]["field"] == "Idempotency-Key"
+
+
+def test_an_idempotency_key_repeated_while_its_request_runs_answers_409(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first request is held while it stores the question; the repeat is told to wait, then
+    gets the first request's question once that finished."""
+    ana = api.user("ana")
+    storing, release = threading.Event(), threading.Event()
+    create = QuestionRepository.create
+
+    def slow_create(self: QuestionRepository, question: Any) -> Any:
+        storing.set()
+        release.wait(timeout=30)
+        return create(self, question)
+
+    monkeypatch.setattr(QuestionRepository, "create", slow_create)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(api.ask, ana, "Demora?", **{"Idempotency-Key": "slow"})
+        try:
+            assert storing.wait(timeout=30)
+            repeated = api.ask(ana, "Demora?", **{"Idempotency-Key": "slow"})
+        finally:
+            release.set()
+        answered = first.result(timeout=30)
+
+    assert repeated.status_code == 409
+    assert error_of(repeated)["code"] == "idempotency_in_progress"
+    assert answered.status_code == 202
+    again = api.ask(ana, "Demora?", **{"Idempotency-Key": "slow"})
+    assert again.status_code == 202
+    assert again.json()["question_id"] == answered.json()["question_id"]
+    assert len(api.published()) == 1
 
 
 def test_idempotency_keys_belong_to_their_user(api: Api) -> None:
