@@ -13,6 +13,10 @@ answer withheld by the provider's content filter).
 
 An answer reads "Scripted answer to: <the question>" and cites every numbered context entry of
 the prompt as ``[n]``; ``reply(marker, text)`` makes it ``text`` instead (markdown, say).
+``before_answer(marker, action)`` runs ``action`` once, while the first completion for the marker
+is being answered (to change the world while the model works). Moderation flags inputs holding a
+``flag(marker)`` marker and follows ``script_moderation(marker, outcomes)``, whose outcomes are
+``ok`` and the error outcomes above.
 Every request's messages are kept in ``calls``, so tests can read the prompt the handlers built.
 """
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +77,15 @@ _ERRORS: dict[str, tuple[int, dict[str, Any]]] = {
 }
 
 
+MODERATION_OUTCOMES = frozenset({"ok", *_ERRORS})
+
+
+def _check(outcomes: list[str], known: frozenset[str]) -> None:
+    unknown = set(outcomes) - known
+    if unknown or not outcomes:
+        raise ValueError(f"Unknown outcomes {sorted(unknown)}; choose from {sorted(known)}")
+
+
 @dataclass(frozen=True)
 class Call:
     path: str
@@ -87,17 +101,26 @@ class ScriptedOpenAI(OpenAICompatibleServer):
         super().__init__(host=host)
         self.slow_seconds = slow_seconds
         self._scripts: dict[str, list[str]] = {}
+        self._moderation_scripts: dict[str, list[str]] = {}
+        self._before_answer: dict[str, Callable[[], None]] = {}
         self._flagged: set[str] = set()
         self._replies: dict[str, str] = {}
         self._lock = threading.Lock()
         self.calls: list[Call] = []
 
     def script(self, marker: str, outcomes: list[str]) -> None:
-        unknown = set(outcomes) - OUTCOMES
-        if unknown or not outcomes:
-            raise ValueError(f"Unknown outcomes {sorted(unknown)}; choose from {sorted(OUTCOMES)}")
+        _check(outcomes, OUTCOMES)
         with self._lock:
             self._scripts[marker] = list(outcomes)
+
+    def script_moderation(self, marker: str, outcomes: list[str]) -> None:
+        _check(outcomes, MODERATION_OUTCOMES)
+        with self._lock:
+            self._moderation_scripts[marker] = list(outcomes)
+
+    def before_answer(self, marker: str, action: Callable[[], None]) -> None:
+        with self._lock:
+            self._before_answer[marker] = action
 
     def reply(self, marker: str, text: str) -> None:
         """Answer questions containing ``marker`` with ``text``, word for word."""
@@ -121,12 +144,19 @@ class ScriptedOpenAI(OpenAICompatibleServer):
         """Completions that were answered (and so would have been paid for)."""
         return sum(1 for call in self.calls_for(marker) if call.outcome in BILLED)
 
-    def _next_outcome(self, text: str) -> str:
+    def _next_outcome(self, text: str, scripts: dict[str, list[str]] | None = None) -> str:
         with self._lock:
-            for marker, outcomes in self._scripts.items():
+            for marker, outcomes in (self._scripts if scripts is None else scripts).items():
                 if marker in text:
                     return outcomes.pop(0) if len(outcomes) > 1 else outcomes[0]
         return "ok"
+
+    def _run_before_answer(self, text: str) -> None:
+        with self._lock:
+            marker = next((m for m in self._before_answer if m in text), None)
+            action = self._before_answer.pop(marker) if marker is not None else None
+        if action is not None:
+            action()
 
     def _record(self, call: Call) -> None:
         with self._lock:
@@ -143,6 +173,7 @@ class ScriptedOpenAI(OpenAICompatibleServer):
             return 200, b'{"id": "chatcmpl-broken", "choices": ['
         if outcome == "slow":
             time.sleep(self.slow_seconds)
+        self._run_before_answer(text)
         if outcome == "content_filter":
             return 200, chat_completion(
                 str(body.get("model", "scripted")), None, 10, 0, finish_reason="content_filter"
@@ -160,7 +191,10 @@ class ScriptedOpenAI(OpenAICompatibleServer):
     def moderate(self, body: dict[str, Any]) -> tuple[int, Payload]:
         raw = body.get("input", "")
         text = raw if isinstance(raw, str) else str(raw)
+        outcome = self._next_outcome(text, self._moderation_scripts)
         with self._lock:
             flagged = any(marker in text for marker in self._flagged)
-        self._record(Call("/v1/moderations", text, "flagged" if flagged else "ok"))
+        self._record(Call("/v1/moderations", text, "flagged" if flagged else outcome))
+        if outcome in _ERRORS:
+            return _ERRORS[outcome]
         return 200, moderation_result(str(body.get("model", "omni-moderation-latest")), flagged)

@@ -167,15 +167,21 @@ class Workflow:
     ) -> Question:
         """What the API does: store the pending question, then publish it."""
         question = self.store(text, user_id, session_id)
+        self.publish(question)
+        return question
+
+    def publish(self, question: Question) -> None:
+        """Hand a stored question to the workflow, as the API does."""
         message = QuestionSubmitted(
-            question_id=question.question_id, user_id=user_id, session_id=question.session_id
+            question_id=question.question_id,
+            user_id=question.user_id,
+            session_id=question.session_id,
         )
         self.sns.publish(
             TopicArn=self.questions_topic_arn,
             Message=message.model_dump_json(),
-            MessageAttributes={"user_id": {"DataType": "String", "StringValue": user_id}},
+            MessageAttributes={"user_id": {"DataType": "String", "StringValue": question.user_id}},
         )
-        return question
 
     def deliver_twice(self, question: Question) -> None:
         """SNS's at-least-once delivery: the same notification reaches the subscriber twice."""

@@ -8,6 +8,8 @@ import time
 import pytest
 
 from core.models import QuestionStatus
+from core.repository import QuestionRepository
+from core.steps import FAILURE_MESSAGES
 from tests.workflow.conftest import Workflow
 
 pytestmark = pytest.mark.workflow
@@ -132,6 +134,56 @@ def test_an_invalid_question_is_rejected_before_the_model_is_asked(
     assert workflow.openai.completions_billed(text) == 0
     [notification] = outcome.notifications
     assert notification.status is QuestionStatus.REJECTED
+
+
+@pytest.mark.parametrize(
+    ("moderation", "error", "calls"),
+    [(["auth"], "LLMAuthError", 1), (["server_error"], "LLMUnavailable", 4)],
+)
+def test_a_validate_error_other_than_an_invalid_question_fails_the_question(
+    workflow: Workflow, moderation: list[str], error: str, calls: int
+) -> None:
+    marker = f"[moderation-{moderation[0]}]"
+    workflow.openai.script_moderation(marker, moderation)
+    outcome = workflow.wait(workflow.submit(f"O que é um ETF? {marker}"))
+
+    stored = outcome.question
+    assert stored.status is QuestionStatus.FAILED
+    assert stored.error_code == error
+    assert outcome.entered() == ["Validate", "MarkFailed", "PublishNotification"]
+    assert outcome.task_errors() == [error] * calls  # a retryable one is retried first
+    assert len(workflow.openai.calls_for(marker, "/v1/moderations")) == calls
+    assert workflow.openai.calls_for(marker) == []  # the model was never asked
+    assert [n.status for n in outcome.notifications] == [QuestionStatus.FAILED]
+
+
+def test_a_persist_answer_failure_fails_the_question_and_keeps_what_is_stored(
+    workflow: Workflow,
+) -> None:
+    """While the model answers, the recovery sweeper gives the question up: storing the answer
+    fails, MarkFailed finds it final already, and the user is told it failed, once."""
+    question = workflow.store("O que é LCI? [given-up]")
+
+    def given_up() -> None:
+        QuestionRepository().transition(
+            question.user_id,
+            question.question_id,
+            QuestionStatus.FAILED,
+            error_code="WorkflowStopped",
+            error_message=FAILURE_MESSAGES["WorkflowStopped"],
+        )
+
+    workflow.openai.before_answer("[given-up]", given_up)
+    workflow.publish(question)
+    outcome = workflow.wait(question)
+
+    assert outcome.entered() == [*HAPPY_PATH[:4], "MarkFailed", "PublishNotification"]
+    assert outcome.task_errors() == ["IllegalTransition"]
+    assert outcome.execution["status"] == "SUCCEEDED"
+    stored = outcome.question
+    assert stored.status is QuestionStatus.FAILED
+    assert stored.error_code == "WorkflowStopped" and stored.answer is None
+    assert [n.status for n in outcome.notifications] == [QuestionStatus.FAILED]
 
 
 def test_the_same_message_delivered_twice_runs_once(workflow: Workflow) -> None:
