@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import signal
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +25,7 @@ from core.settings import get_settings
 from local import http
 from local.functions import ACCOUNT, DEFAULT_REGION, FUNCTIONS
 from local.operators import app as questions_app
+from local.signals import wait_for_stop
 
 if TYPE_CHECKING:
     from websockets.sync.client import ClientConnection
@@ -139,10 +138,7 @@ def dev(
         stack.stop()
         raise fail(str(exc)) from None
     _banner(running)
-    stopped = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopped.set())
-    stopped.wait()
+    wait_for_stop()
     console.print("\nStopping...")
     stack.stop()
     console.print("Stopped.")

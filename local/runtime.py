@@ -15,7 +15,6 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
 import threading
 import time
@@ -39,6 +38,7 @@ from local.functions import ACCOUNT, DEFAULT_REGION, FUNCTIONS
 from local.lambda_gateway import Function, LambdaGateway
 from local.logs import TerminalFormatter, use_per_thread_keys
 from local.provision import Resources, provision
+from local.signals import wait_for_stop
 from local.sns_bridge import SnsBridge
 
 log = logging.getLogger("toro.runtime")
@@ -269,10 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     ready: dict[str, Any] = {"ready": True, "endpoint": runtime.endpoint, **resources.environment()}
     sys.stdout.write(json.dumps(ready) + "\n")
     sys.stdout.flush()
-    stopped = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopped.set())
-    stopped.wait()
+    wait_for_stop()
     runtime.stop()
     return 0
 
