@@ -128,13 +128,14 @@ deploy: build $(NODE_STAMP) ## Deploy to the AWS account of your credentials (ST
 destroy: $(NODE_STAMP) ## Delete the deployed stack (STAGE=dev)
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk destroy -c stage=$(or $(STAGE),dev)
 
-bench: $(APP) $(CHROMIUM) ## Print the measured figures: workflow latency, retrieval, imports, cold starts, API, load, sign-in memory, the page
+bench: $(APP) $(CHROMIUM) ## Print the measured figures: workflow latency, retrieval, imports, cold starts, API, load, start and stop, sign-in memory, the page
 	$(BIN)/python -m bench.workflow_latency
 	$(BIN)/python -m bench.retrieval
 	$(BIN)/python -m bench.imports
 	$(BIN)/python -m bench.cold_start
 	$(BIN)/python -m bench.api_throughput
 	$(BIN)/python -m bench.local_load
+	$(BIN)/python -m bench.dev_lifecycle
 	$(BIN)/python -m bench.sign_in_memory
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m bench.page_latency
 
