@@ -42,6 +42,8 @@ from local.scripted_openai import ScriptedOpenAI
 from tests.conftest import EVENTS, SAMPLE_PRECONDITION, sample_events
 from tests.integration.conftest import QUESTION_ID, SESSION_ID, USER_ID, Aws, move_to
 
+RETRY_NAME = f"{QUESTION_ID}-retry-1"
+
 Event = Callable[[str], dict[str, Any]]
 
 
@@ -105,6 +107,22 @@ def test_start_workflow_starts_one_execution_named_after_the_question(
     assert [e["name"] for e in executions] == [QUESTION_ID]
     assert first["started"][0]["execution_arn"] == executions[0]["executionArn"]
     assert again["started"][0]["execution_arn"] == executions[0]["executionArn"]
+
+
+def test_a_retried_question_starts_the_execution_named_for_its_retry(
+    aws: Aws, stored_question: Question, load_event: Event, lambda_context: Context
+) -> None:
+    event = load_event("start_workflow/question_submitted")
+    sns = event["Records"][0]["Sns"]
+    sns["Message"] = json.dumps({**json.loads(sns["Message"]), "execution_name": RETRY_NAME})
+    started = start_workflow.handler(event, lambda_context("start_workflow"))
+
+    [execution] = aws.executions()
+    assert execution["name"] == RETRY_NAME
+    assert started["started"][0]["execution_arn"] == execution["executionArn"]
+    assert json.loads(
+        clients.stepfunctions().describe_execution(executionArn=execution["executionArn"])["input"]
+    ) == {"question_id": QUESTION_ID, "user_id": stored_question.user_id}
 
 
 def test_a_duplicate_delivery_never_reaches_step_functions(

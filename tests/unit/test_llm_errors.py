@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import openai
 import pytest
 
@@ -108,3 +109,30 @@ def test_system_prompt_sets_the_rules_of_an_investment_assistant() -> None:
     assert "in the language of the question" in prompt
     assert "never personalised investment advice" in prompt
     assert "not an investment recommendation" in prompt
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"error": {"code": "insufficient_quota", "type": "requests"}}, errors.LLMQuotaExceeded),
+        ({"error": {"code": None, "type": "insufficient_quota"}}, errors.LLMQuotaExceeded),
+        ({"code": "insufficient_quota"}, errors.LLMQuotaExceeded),  # not nested under "error"
+        ({"type": "insufficient_quota"}, errors.LLMQuotaExceeded),
+        (
+            {"error": {"code": "rate_limit_exceeded", "type": "insufficient_quota"}},
+            errors.LLMRateLimited,
+        ),
+        ({"error": {"code": "rate_limit_exceeded"}}, errors.LLMRateLimited),
+        ({"error": "insufficient_quota"}, errors.LLMRateLimited),  # no code to read
+        ("Too Many Requests", errors.LLMRateLimited),
+        (None, errors.LLMRateLimited),
+    ],
+)
+def test_a_429_is_a_quota_error_only_when_its_code_says_so(
+    body: object, expected: type[errors.LLMError]
+) -> None:
+    """OpenAI-compatible servers word a 429's body differently: the code, else the type."""
+    request = httpx.Request("POST", "http://model.test/v1/chat/completions")
+    response = httpx.Response(429, request=request)
+    exc = openai.RateLimitError("429", response=response, body=body)
+    assert type(map_sdk_error(exc)) is expected
