@@ -1,0 +1,122 @@
+"""Pushing a question's update to its user's WebSocket connections, against moto's API Gateway
+Management API: what each connection receives, to whom, and never an error for the workflow."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
+from moto.core.models import DEFAULT_ACCOUNT_ID
+
+from core import reset
+from core.models import Question, QuestionStatus, Source
+from core.push import Connections, push_question, push_question_by_id
+from core.repository import QuestionRepository
+from tests.integration.conftest import Aws
+
+ENDPOINT = "https://abc123.execute-api.us-east-1.amazonaws.com"
+
+
+def received(connection_id: str) -> list[dict[str, Any]]:
+    """The updates a connection received (moto keeps what was posted to it, end to end)."""
+    backend = apigatewaymanagementapi_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+    data = backend.connections[connection_id].data.decode()
+    return [json.loads(line) for line in data.replace("}{", "}\n{").splitlines()]
+
+
+@pytest.fixture
+def live(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Connections:
+    monkeypatch.setenv("WEBSOCKET_ENDPOINT", ENDPOINT)
+    reset.clear_caches()
+    connections = Connections()
+    connections.add("ana", "ana-tab-1")
+    connections.add("ana", "ana-tab-2")
+    connections.add("bia", "bia-tab")
+    return connections
+
+
+def _answered() -> Question:
+    repository = QuestionRepository()
+    question = repository.create(Question(user_id="ana", session_id="s1", text="O que é CDI?"))
+    repository.transition("ana", question.question_id, QuestionStatus.PROCESSING)
+    return repository.transition(
+        "ana",
+        question.question_id,
+        QuestionStatus.ANSWERED,
+        answer="O CDI é a taxa dos empréstimos entre bancos. [1]",
+        sources=[Source(id="cdi", title="CDI", url="https://example.com/cdi").model_dump()],
+        grounded=True,
+        kb_version="kb-1",
+        from_cache=False,
+        model="gpt-4o-mini",
+        llm_latency_ms=840,
+    )
+
+
+def test_an_answer_reaches_every_connection_of_its_user_and_no_one_else(live: Connections) -> None:
+    question = _answered()
+    assert push_question(question) == 2
+    expected = {
+        "type": "question",
+        "question_id": question.question_id,
+        "session_id": "s1",
+        "status": "answered",
+        "updated_at": question.updated_at.isoformat(),
+        "answer": "O CDI é a taxa dos empréstimos entre bancos. [1]",
+        "sources": [{"id": "cdi", "title": "CDI", "url": "https://example.com/cdi"}],
+        "grounded": True,
+        "kb_version": "kb-1",
+        "from_cache": False,
+        "model": "gpt-4o-mini",
+        "latency_ms": 840,
+    }
+    assert received("ana-tab-1") == received("ana-tab-2") == [expected]
+    assert received("bia-tab") == []
+
+
+def test_a_failed_question_carries_its_error_and_no_answer(live: Connections) -> None:
+    repository = QuestionRepository()
+    question = repository.create(Question(user_id="bia", session_id="s2", text="Oi?"))
+    repository.transition("bia", question.question_id, QuestionStatus.PROCESSING)
+    repository.transition(
+        "bia",
+        question.question_id,
+        QuestionStatus.FAILED,
+        error_code="LLMTimeout",
+        error_message="The assistant's model took too long to answer. Please ask again.",
+    )
+    assert push_question_by_id("bia", question.question_id) == 1
+    [update] = received("bia-tab")
+    assert update["status"] == "failed" and "answer" not in update
+    assert update["error"] == {
+        "code": "LLMTimeout",
+        "message": "The assistant's model took too long to answer. Please ask again.",
+    }
+
+
+def test_a_question_in_progress_carries_its_status_only(live: Connections) -> None:
+    repository = QuestionRepository()
+    question = repository.create(Question(user_id="bia", session_id="s2", text="Oi?"))
+    processing = repository.transition("bia", question.question_id, QuestionStatus.PROCESSING)
+    assert push_question(processing) == 1
+    [update] = received("bia-tab")
+    assert set(update) == {"type", "question_id", "session_id", "status", "updated_at"}
+    assert update["status"] == "processing"
+
+
+def test_pushing_never_fails_the_caller(live: Connections, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert push_question_by_id("ana", "01JDXQ3M7T4W5Y8Z9A0B1C2D3Z") == 0  # no such question
+    monkeypatch.setenv("WEBSOCKET_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    reset.clear_caches()
+    assert push_question(_answered()) == 0
+
+
+def test_without_a_websocket_api_nothing_is_pushed(aws: Aws) -> None:
+    Connections().add("ana", "ana-tab-1")
+    question = _answered()
+    assert push_question(question) == 0
+    assert push_question_by_id("ana", question.question_id) == 0
+    backend = apigatewaymanagementapi_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+    assert "ana-tab-1" not in backend.connections
