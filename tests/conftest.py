@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 
 from core import reset
 from core.models import QuestionStatus
+from core.observability import metrics
 from local.lambda_gateway import LambdaContext
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -98,3 +101,57 @@ def lambda_context() -> Callable[[str], LambdaContext]:
         )
 
     return make
+
+
+@dataclass
+class Telemetry:
+    """What the code under test logged and counted, as operators read it: Powertools' log lines
+    (message and extra keys) and its metrics (flushed by a handler as EMF, or still held)."""
+
+    capsys: pytest.CaptureFixture[str]
+    caplog: pytest.LogCaptureFixture
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    emitted: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
+
+    def read(self) -> Telemetry:
+        for line in self.capsys.readouterr().out.splitlines():
+            if line.startswith("{") and "_aws" in line:
+                record: dict[str, Any] = json.loads(line)
+                for directive in record["_aws"]["CloudWatchMetrics"]:
+                    for metric in directive["Metrics"]:
+                        values = record[metric["Name"]]
+                        for value in values if isinstance(values, list) else [values]:
+                            self._count(metric["Name"], value, metric["Unit"])
+        for name, held in metrics.metric_set.items():
+            for value in held["Value"]:
+                self._count(name, value, held["Unit"])
+        metrics.metric_set.clear()
+        self.logs.extend(
+            {**vars(entry), "message": entry.getMessage(), "level": entry.levelname}
+            for entry in self.caplog.records
+        )
+        self.caplog.clear()
+        return self
+
+    def _count(self, name: str, value: float, unit: str) -> None:
+        self.emitted.setdefault(name, []).append((float(value), unit))
+
+    def metric(self, name: str) -> list[tuple[float, str]]:
+        """The (value, unit) of each time ``name`` was counted."""
+        return self.emitted.get(name, [])
+
+    def log(self, message: str) -> dict[str, Any]:
+        """The one log line with this message, with its extra keys."""
+        found = [record for record in self.logs if record["message"] == message]
+        assert len(found) == 1, f"{len(found)} log lines {message!r} in {self.logs}"
+        return found[0]
+
+
+@pytest.fixture
+def telemetry(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> Telemetry:
+    """Call ``.read()`` after the code ran; what ran before the test started is dropped."""
+    capsys.readouterr()
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+    metrics.metric_set.clear()
+    return Telemetry(capsys, caplog)

@@ -39,7 +39,7 @@ from handlers import (
 )
 from local.lambda_gateway import LambdaContext
 from local.scripted_openai import ScriptedOpenAI
-from tests.conftest import EVENTS, SAMPLE_PRECONDITION, sample_events
+from tests.conftest import EVENTS, SAMPLE_PRECONDITION, Telemetry, sample_events
 from tests.integration.conftest import QUESTION_ID, SESSION_ID, USER_ID, Aws, move_to
 
 RETRY_NAME = f"{QUESTION_ID}-retry-1"
@@ -440,20 +440,20 @@ def test_a_duplicate_delivery_is_counted(
     stored_question: Question,
     load_event: Event,
     lambda_context: Context,
-    capsys: pytest.CaptureFixture[str],
+    telemetry: Telemetry,
 ) -> None:
     event = load_event("start_workflow/question_submitted")
     start_workflow.handler(event, lambda_context("start_workflow"))
-    capsys.readouterr()
+    first = telemetry.read()
+    assert first.metric("WorkflowsStarted") == [(1.0, "Count")]
+    assert first.log("Workflow started")["execution_arn"].endswith(f":{QUESTION_ID}")
+
+    again = Telemetry(telemetry.capsys, telemetry.caplog)
     start_workflow.handler(event, lambda_context("start_workflow"))
-    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
-    names = {
-        metric["Name"]
-        for blob in emitted
-        for directive in blob["_aws"]["CloudWatchMetrics"]
-        for metric in directive["Metrics"]
-    }
-    assert "DuplicateDeliveries" in names and "WorkflowsStarted" not in names
+    again.read()
+    assert again.metric("DuplicateDeliveries") == [(1.0, "Count")]
+    assert again.metric("WorkflowsStarted") == []
+    assert again.log("Workflow already started")["execution_arn"].endswith(f":{QUESTION_ID}")
 
 
 def test_two_call_openai_at_once_pay_for_one_completion(

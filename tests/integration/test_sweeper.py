@@ -14,6 +14,7 @@ from core.repository import QuestionRepository
 from core.settings import get_settings
 from core.steps import FAILURE_MESSAGES
 from core.sweeper import STOPPED, Sweeper
+from tests.conftest import Telemetry
 from tests.integration.conftest import QUESTION_ID, USER_ID, Aws, move_to
 
 
@@ -27,7 +28,7 @@ def published(aws: Aws, queue_url: str) -> list[dict[str, object]]:
 
 
 def test_a_pending_question_with_no_execution_is_sent_again_once(
-    aws: Aws, stored_question: Question
+    aws: Aws, stored_question: Question, telemetry: Telemetry
 ) -> None:
     repository = QuestionRepository()
     repository.mark_dispatch_failed(USER_ID, QUESTION_ID)
@@ -35,6 +36,13 @@ def test_a_pending_question_with_no_execution_is_sent_again_once(
 
     report = Sweeper().sweep(now=later())
     assert (report.examined, report.resent, report.failed) == (1, [QUESTION_ID], [])
+    # What operators read (docs/operations.md): the log lines and the counts alarms watch.
+    seen = telemetry.read()
+    assert seen.log("Question sent again")["question_id"] == QUESTION_ID
+    swept = seen.log("Open questions swept")
+    assert (swept["examined"], swept["resent"], swept["failed"]) == (1, [QUESTION_ID], [])
+    assert seen.metric("QuestionsResent") == [(1.0, "Count")]
+    assert seen.metric("QuestionsFailedBySweeper") == []
     [message] = published(aws, aws.questions_queue_url)
     assert (message["question_id"], message["user_id"]) == (QUESTION_ID, USER_ID)
     stored = repository.get(USER_ID, QUESTION_ID)
@@ -64,7 +72,7 @@ def test_a_young_question_or_a_running_execution_is_left_alone(
 
 
 def test_an_aborted_execution_ends_failed_and_the_user_is_notified(
-    aws: Aws, stored_question: Question
+    aws: Aws, stored_question: Question, telemetry: Telemetry
 ) -> None:
     sfn = boto3.client("stepfunctions")
     arn = sfn.start_execution(stateMachineArn=aws.state_machine_arn, name=QUESTION_ID, input="{}")[
@@ -76,8 +84,14 @@ def test_an_aborted_execution_ends_failed_and_the_user_is_notified(
     assert Sweeper().sweep(now=later()).running == 1  # still running: nothing to do
     sfn.stop_execution(executionArn=arn)
 
+    telemetry.read()
     report = Sweeper().sweep(now=later())
     assert report.failed == [QUESTION_ID]
+    seen = telemetry.read()
+    failed = seen.log("Question failed by the sweeper")
+    assert (failed["question_id"], failed["execution_status"]) == (QUESTION_ID, "ABORTED")
+    assert seen.metric("QuestionsFailedBySweeper") == [(1.0, "Count")]
+    assert seen.metric("QuestionsResent") == []
     stored = QuestionRepository().get(USER_ID, QUESTION_ID)
     assert stored.status is QuestionStatus.FAILED
     assert (stored.error_code, stored.error_message) == (STOPPED, FAILURE_MESSAGES[STOPPED])
@@ -91,11 +105,12 @@ def test_an_aborted_execution_ends_failed_and_the_user_is_notified(
 
 
 def test_a_processing_question_whose_execution_was_lost_ends_failed(
-    aws: Aws, stored_question: Question
+    aws: Aws, stored_question: Question, telemetry: Telemetry
 ) -> None:
     move_to(QuestionStatus.PROCESSING)
     report = Sweeper().sweep(now=later())
     assert report.failed == [QUESTION_ID]
+    assert telemetry.read().log("Question failed by the sweeper")["execution_status"] == "lost"
     assert QuestionRepository().get(USER_ID, QUESTION_ID).status is QuestionStatus.FAILED
 
 
