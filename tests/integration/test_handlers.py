@@ -24,7 +24,7 @@ from core.errors import (
 from core.knowledge import get_knowledge_base
 from core.models import Question, QuestionStatus
 from core.repository import NotificationRepository, QuestionRepository
-from core.steps import FAILURE_MESSAGES
+from core.steps import DEFAULT_FAILURE_MESSAGE, FAILURE_MESSAGES
 from core.usage import TokenUsage
 from handlers import (
     call_openai,
@@ -320,7 +320,7 @@ def test_conditional_writes_refuse_a_second_answer(stored_question: Question) ->
 
 
 def test_mark_failed_records_the_caught_error(
-    stored_question: Question, load_event: Event, lambda_context: Context
+    stored_question: Question, load_event: Event, lambda_context: Context, telemetry: Telemetry
 ) -> None:
     move_to(QuestionStatus.PROCESSING)
     result = mark_failed.handler(load_event("mark_failed/failed"), lambda_context("mark_failed"))
@@ -332,10 +332,26 @@ def test_mark_failed_records_the_caught_error(
     cause = load_event("mark_failed/failed")["error"]["Cause"]
     assert "quota" in cause and cause not in stored.error_message
     assert stored.failed_at is not None
+    seen = telemetry.read()
+    why = seen.log("Why the question failed")
+    assert why["error_code"] == "LLMQuotaExceeded" and "quota" in why["detail"]
+    assert seen.metric("QuestionsFailed") == [(1.0, "Count")]
+    assert seen.metric("QuestionsRejected") == []
+
+
+def test_an_error_without_fixed_words_gives_the_default_message(
+    stored_question: Question, load_event: Event, lambda_context: Context
+) -> None:
+    move_to(QuestionStatus.PROCESSING)
+    event = load_event("mark_failed/failed")
+    event["error"] = {"Error": "States.Runtime", "Cause": "arn:aws:states:... internal detail"}
+    mark_failed.handler(event, lambda_context("mark_failed"))
+    stored = QuestionRepository().get(USER_ID, QUESTION_ID)
+    assert (stored.error_code, stored.error_message) == ("States.Runtime", DEFAULT_FAILURE_MESSAGE)
 
 
 def test_mark_rejected_records_why_and_never_overwrites_a_final_status(
-    stored_question: Question, load_event: Event, lambda_context: Context
+    stored_question: Question, load_event: Event, lambda_context: Context, telemetry: Telemetry
 ) -> None:
     event = load_event("mark_failed/rejected")
     assert mark_failed.handler(event, lambda_context("mark_failed"))["status"] == "rejected"
@@ -344,10 +360,17 @@ def test_mark_rejected_records_why_and_never_overwrites_a_final_status(
         "InvalidQuestion",
         "The question is empty.",
     )
+    seen = telemetry.read()
+    assert seen.metric("QuestionsRejected") == [(1.0, "Count")]
+    assert seen.metric("QuestionsFailed") == []
+    assert not [log for log in seen.logs if log["message"] == "Why the question failed"]
     # Delivered again, or a later failure: the final status stands.
     again = mark_failed.handler(load_event("mark_failed/failed"), lambda_context("mark_failed"))
     assert again["status"] == "rejected"
     assert QuestionRepository().get(USER_ID, QUESTION_ID) == stored
+    final = Telemetry(telemetry.capsys, telemetry.caplog).read()
+    assert final.log("Question already final")["current_status"] == "rejected"
+    assert final.metric("QuestionsFailed") == []
 
 
 def test_publish_notification_tells_the_answers_topic_with_attributes(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import openai
 import pytest
 
@@ -36,15 +36,41 @@ def client(server: ScriptedOpenAI) -> LLMClient:
 
 
 @pytest.mark.parametrize(
-    ("outcome", "expected", "retryable"),
+    ("outcome", "expected", "retryable", "says"),
     [
-        ("rate_limit", errors.LLMRateLimited, True),
-        ("server_error", errors.LLMUnavailable, True),
-        ("slow", errors.LLMTimeout, True),
-        ("malformed", errors.LLMUnavailable, True),
-        ("quota", errors.LLMQuotaExceeded, False),  # a billing 429 is not a rate limit
-        ("auth", errors.LLMAuthError, False),
-        ("bad_request", errors.LLMBadRequest, False),
+        (
+            "rate_limit",
+            errors.LLMRateLimited,
+            True,
+            "rate limiting: Error code: 429 - Rate limit reached",
+        ),
+        (
+            "server_error",
+            errors.LLMUnavailable,
+            True,
+            "HTTP 500: Error code: 500 - The server had an error",
+        ),
+        ("slow", errors.LLMTimeout, True, "did not answer in time"),
+        ("malformed", errors.LLMUnavailable, True, "could not be read"),
+        # A billing 429 is not a rate limit.
+        (
+            "quota",
+            errors.LLMQuotaExceeded,
+            False,
+            "quota is exhausted: Error code: 429 - You exceeded",
+        ),
+        (
+            "auth",
+            errors.LLMAuthError,
+            False,
+            "refused the credentials: Error code: 401 - Incorrect",
+        ),
+        (
+            "bad_request",
+            errors.LLMBadRequest,
+            False,
+            "(HTTP 400): Error code: 400 - Invalid request",
+        ),
     ],
 )
 def test_sdk_failures_map_to_retryable_or_fatal_classes(
@@ -53,6 +79,7 @@ def test_sdk_failures_map_to_retryable_or_fatal_classes(
     outcome: str,
     expected: type[errors.LLMError],
     retryable: bool,
+    says: str,
 ) -> None:
     marker = f"map-{outcome}"
     server.script(marker, [outcome])
@@ -61,6 +88,32 @@ def test_sdk_failures_map_to_retryable_or_fatal_classes(
     assert isinstance(raised.value, errors.RetryableLLMError) is retryable
     assert isinstance(raised.value, errors.FatalLLMError) is not retryable
     assert isinstance(raised.value.__cause__, openai.OpenAIError | ValueError)
+    # The provider's words stay in the error, for the logs (users get fixed words).
+    assert says in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (408, errors.LLMTimeout),
+        (409, errors.LLMUnavailable),
+        (500, errors.LLMUnavailable),
+        (503, errors.LLMUnavailable),
+        (404, errors.LLMBadRequest),
+        (410, errors.LLMBadRequest),
+        (422, errors.LLMBadRequest),
+    ],
+)
+def test_other_http_statuses_map_by_whether_trying_again_can_help(
+    status: int, expected: type[errors.LLMError]
+) -> None:
+    request = httpx2.Request("POST", "http://model.test/v1/chat/completions")
+    exc = openai.APIStatusError(
+        "refused", response=httpx2.Response(status, request=request), body=None
+    )
+    mapped = map_sdk_error(exc)
+    assert type(mapped) is expected
+    assert "refused" in mapped.message
 
 
 def test_an_answer_withheld_by_the_content_filter_is_not_retried(
@@ -132,7 +185,7 @@ def test_a_429_is_a_quota_error_only_when_its_code_says_so(
     body: object, expected: type[errors.LLMError]
 ) -> None:
     """OpenAI-compatible servers word a 429's body differently: the code, else the type."""
-    request = httpx.Request("POST", "http://model.test/v1/chat/completions")
-    response = httpx.Response(429, request=request)
+    request = httpx2.Request("POST", "http://model.test/v1/chat/completions")
+    response = httpx2.Response(429, request=request)
     exc = openai.RateLimitError("429", response=response, body=body)
     assert type(map_sdk_error(exc)) is expected
