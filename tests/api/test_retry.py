@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from core import reset
 from core.models import QuestionStatus
 from core.repository import QuestionRepository
+from core.usage import TokenUsage
 from tests.api.conftest import Api, User, error_of
 
 QUESTIONS = "/api/v1/questions"
@@ -60,3 +64,34 @@ def test_only_a_failed_or_rejected_question_is_tried_again(api: Api) -> None:
     assert error_of(response)["code"] == "not_retryable"
     bia = api.user("bia")
     assert retry(api, bia, failed(api, ana)).status_code == 404  # type: ignore[attr-defined]
+
+
+def test_trying_again_counts_against_the_asker_s_limits_only(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RATE_LIMIT_QUESTIONS_PER_MINUTE", "2")
+    reset.clear_caches()
+    ana, bia = api.user("ana"), api.user("bia")
+    question_id = failed(api, ana)  # ana's first question
+    assert retry(api, ana, question_id).status_code == 202  # type: ignore[attr-defined]
+    QuestionRepository().transition(ana.user_id, question_id, QuestionStatus.FAILED)
+    limited = retry(api, ana, question_id)  # a third in the minute
+    assert limited.status_code == 429  # type: ignore[attr-defined]
+    assert error_of(limited)["code"] == "rate_limited"
+    assert QuestionRepository().get(ana.user_id, question_id).status is QuestionStatus.FAILED
+    # Bia's limit is her own.
+    assert retry(api, bia, failed(api, bia)).status_code == 202  # type: ignore[attr-defined]
+
+
+def test_trying_again_is_refused_once_the_day_s_tokens_are_spent(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAILY_TOKEN_BUDGET_PER_USER", "1000")
+    reset.clear_caches()
+    ana, bia = api.user("ana"), api.user("bia")
+    question_id, theirs = failed(api, ana), failed(api, bia)
+    TokenUsage().add(ana.user_id, 1000)
+    refused = retry(api, ana, question_id)
+    assert refused.status_code == 429  # type: ignore[attr-defined]
+    assert "budget" in error_of(refused)["message"]
+    assert retry(api, bia, theirs).status_code == 202  # type: ignore[attr-defined]
