@@ -20,10 +20,19 @@ def _client_error(code: str, status: int) -> ClientError:
 @pytest.mark.parametrize(
     "code",
     [
+        # DynamoDB, SNS, Step Functions, Secrets Manager and KMS throttling and outages, as
+        # their APIs name them (some with a 400 status).
         "ProvisionedThroughputExceededException",
-        "ThrottlingException",
         "RequestLimitExceeded",
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
         "TransactionConflictException",
+        "InternalServerError",
+        "InternalFailure",
+        "InternalError",
+        "ServiceUnavailable",
+        "KMSThrottlingException",
     ],
 )
 def test_throttling_is_a_dependency_unavailable_for_now(code: str) -> None:
@@ -31,11 +40,18 @@ def test_throttling_is_a_dependency_unavailable_for_now(code: str) -> None:
 
 
 def test_a_5xx_is_unavailable_and_a_4xx_is_an_error_of_ours() -> None:
+    assert isinstance(wrap_aws_error(_client_error("Whatever", 500)), DependencyUnavailable)
     assert isinstance(wrap_aws_error(_client_error("Whatever", 503)), DependencyUnavailable)
-    refused = wrap_aws_error(_client_error("ValidationException", 400))
+    refused = wrap_aws_error(_client_error("ValidationException", 499))
     assert isinstance(refused, DependencyError)
     assert not isinstance(refused, DependencyUnavailable)
-    assert "PutItem failed with ValidationException" in refused.message
+    assert refused.message == "PutItem failed with ValidationException: m"
+
+
+def test_an_error_without_details_still_says_what_failed() -> None:
+    bare = wrap_aws_error(ClientError({}, "Publish"))
+    assert type(bare) is DependencyError
+    assert bare.message == "Publish failed with Unknown: "
 
 
 def test_no_sdk_exception_crosses_an_aws_call() -> None:
