@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from core import clients, reset
 from core.errors import (
@@ -286,6 +287,34 @@ def test_persist_answer_stores_everything_once(
     assert first.answered_at is not None and first.processing_at is not None
     # Its tokens count towards the day's budgets, once however often the task ran.
     assert TokenUsage().spent(USER_ID) == (412 + 58, 412 + 58)
+
+
+def test_the_answer_stands_when_its_tokens_or_its_cache_entry_cannot_be_written(
+    stored_question: Question, load_event: Event, lambda_context: Context, telemetry: Telemetry
+) -> None:
+    """DynamoDB refuses the usage counters and the cache entry (not the question)."""
+
+    def refuse(params: dict[str, Any], **_: Any) -> None:
+        key = params.get("Key") or params.get("Item") or {}
+        if any(part in json.dumps(key) for part in ("USAGE#", "CACHE#")):
+            raise ClientError(
+                {"Error": {"Code": "ValidationException", "Message": "refused for the test"}},
+                "UpdateItem",
+            )
+
+    move_to(QuestionStatus.PROCESSING)
+    clients.dynamodb().meta.events.register("before-parameter-build.dynamodb.UpdateItem", refuse)
+    clients.dynamodb().meta.events.register("before-parameter-build.dynamodb.PutItem", refuse)
+    event = load_event("persist_answer/task")
+    event["completion"]["cache_key"] = "c" * 64
+    assert persist_answer.handler(event, lambda_context("persist_answer"))["status"] == "answered"
+
+    assert QuestionRepository().get(USER_ID, QUESTION_ID).answer == event["completion"]["answer"]
+    seen = telemetry.read()
+    assert seen.metric("TokenUsageNotCounted") == [(1.0, "Count")]
+    assert seen.metric("QuestionsAnswered") == [(1.0, "Count")]
+    assert "refused for the test" in seen.log("The answer's tokens could not be counted")["error"]
+    assert "refused for the test" in seen.log("The answer could not be cached")["error"]
 
 
 def test_a_reused_answer_costs_no_tokens(

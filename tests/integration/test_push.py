@@ -11,9 +11,11 @@ from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from core import reset
-from core.models import Question, QuestionStatus, Source
+from core.models import AnswerReady, Question, QuestionStatus, Source
 from core.push import Connections, push_question, push_question_by_id
 from core.repository import QuestionRepository
+from core.steps import record_notification
+from tests.conftest import Telemetry
 from tests.integration.conftest import Aws
 
 ENDPOINT = "https://abc123.execute-api.us-east-1.amazonaws.com"
@@ -120,3 +122,28 @@ def test_without_a_websocket_api_nothing_is_pushed(aws: Aws) -> None:
     assert push_question_by_id("ana", question.question_id) == 0
     backend = apigatewaymanagementapi_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
     assert "ana-tab-1" not in backend.connections
+
+
+def test_notifying_the_user_stores_counts_logs_and_pushes_the_answer(
+    live: Connections, telemetry: Telemetry
+) -> None:
+    question = _answered()
+    ready = AnswerReady(
+        question_id=question.question_id,
+        user_id="ana",
+        status=QuestionStatus.ANSWERED,
+        message="Your answer is ready.",
+    )
+    notification = record_notification(ready)
+    assert (notification.question_id, notification.status) == (
+        question.question_id,
+        QuestionStatus.ANSWERED,
+    )
+    seen = telemetry.read()
+    assert seen.metric("UsersNotified") == [(1.0, "Count")]
+    logged = seen.log("User notified")
+    assert (logged["notification_id"], logged["status"]) == (question.question_id, "answered")
+    [update] = received("ana-tab-1")
+    assert (update["question_id"], update["status"]) == (question.question_id, "answered")
+    assert update["answer"] == question.answer
+    assert received("bia-tab") == []
