@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from core import reset
-from core.accounts import HASHING, AccountService, SignInThrottle, verify_password
+from core.accounts import HASHING, AccountService, HashGate, SignInThrottle, verify_password
 from core.errors import RateLimited, ServerBusy
 from core.rate_limit import RateLimiter
 from core.usage import TokenUsage
@@ -140,6 +140,23 @@ def test_one_process_computes_at_most_the_bound_of_hashes_at_once(
         results = list(pool.map(lambda _: verify_password("wrong", stored), range(16)))
     assert results == [False] * 16
     assert HASHING.peak == 2
+
+
+def test_a_new_gate_counts_what_it_admits_and_refuses_past_its_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PASSWORD_HASH_CONCURRENCY", "1")
+    monkeypatch.setenv("PASSWORD_HASH_WAIT_SECONDS", "0.05")
+    reset.clear_caches()
+    gate = HashGate()
+    assert (gate.busy, gate.peak) == (0, 0)
+    with gate.slot():
+        assert (gate.busy, gate.peak) == (1, 1)
+        with pytest.raises(ServerBusy), gate.slot():
+            pass
+    assert (gate.busy, gate.peak) == (0, 1)
+    with gate.slot():  # the slot was given back
+        assert gate.busy == 1
 
 
 def test_a_login_waiting_too_long_for_a_hash_gets_503_with_retry_after(
