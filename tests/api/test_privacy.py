@@ -124,3 +124,28 @@ def test_deleting_the_account_leaves_nothing_of_it(api: Api) -> None:
         == 201
     )
     assert QuestionRepository().get(bia.user_id, kept).answer == "O CDB é um título de banco."
+
+
+def test_a_cached_answer_made_from_someone_else_s_question_stays(api: Api) -> None:
+    """Ana's answer left the cache and Bia's same question filled it again: it is Bia's."""
+    ana, bia = api.user("ana"), api.user("bia")
+    text = "O que é o Tesouro Selic?"
+    _answered(api, ana, text)
+    theirs = _answered(api, bia, text, answer="A resposta da Bia.")
+    completion = Completion(
+        answer="A resposta da Bia.",
+        model="m",
+        prompt_tokens=1,
+        completion_tokens=1,
+        latency_ms=1,
+        kb_version="kb-1",
+    )
+    assert AnswerCache().put("k-" + text, theirs, completion)
+
+    deleted = api.client.request(
+        "DELETE", "/api/v1/me", json={"password": PASSWORD}, headers=ana.headers
+    )
+    assert deleted.status_code == 204, deleted.text
+    cached = AnswerCache().get("k-" + text)
+    assert cached is not None
+    assert (cached.question_id, cached.answer) == (theirs, "A resposta da Bia.")
