@@ -78,12 +78,18 @@ def test_a_follow_up_carries_the_conversation_into_retrieval_and_prompt(
 def test_a_repeated_first_question_is_served_from_the_cache(
     aws: Aws, openai_server: ScriptedOpenAI, lambda_context: Context
 ) -> None:
-    first, _, _ = run("O que é LCI? cache-me", "S-cache-1", lambda_context)
-    again, _, completion = run("  o que é lci?  CACHE-ME!! ", "S-cache-2", lambda_context)
+    first, _, _ = run("Quanto rende o Tesouro Selic? cache-me", "S-cache-1", lambda_context)
+    again, _, completion = run(
+        "  quanto rende o tesouro selic  CACHE-ME!! ", "S-cache-2", lambda_context
+    )
     assert again.from_cache is True and again.cached_from == first.question_id
     assert (again.prompt_tokens, again.completion_tokens) == (0, 0)
     assert again.answer == first.answer and again.sources == first.sources
+    assert again.sources  # the scripted model cited what it was given
+    assert (again.kb_version, again.grounded) == (first.kb_version, True)
+    assert again.llm_latency_ms == 0 and again.model == first.model
     assert completion["from_cache"] is True
+    assert completion["cache_key"] == first.cache_key  # the entry it was served from
     assert openai_server.completions_billed("cache-me") == 1
 
 
