@@ -57,9 +57,12 @@ def _answered() -> Question:
     )
 
 
-def test_an_answer_reaches_every_connection_of_its_user_and_no_one_else(live: Connections) -> None:
+def test_an_answer_reaches_every_connection_of_its_user_and_no_one_else(
+    live: Connections, telemetry: Telemetry
+) -> None:
     question = _answered()
     assert push_question(question) == 2
+    assert telemetry.read().metric("UpdatesPushed") == [(2.0, "Count")]
     expected = {
         "type": "question",
         "question_id": question.question_id,
@@ -108,11 +111,23 @@ def test_a_question_in_progress_carries_its_status_only(live: Connections) -> No
     assert update["status"] == "processing"
 
 
-def test_pushing_never_fails_the_caller(live: Connections, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pushing_never_fails_the_caller(
+    live: Connections, monkeypatch: pytest.MonkeyPatch, telemetry: Telemetry
+) -> None:
     assert push_question_by_id("ana", "01JDXQ3M7T4W5Y8Z9A0B1C2D3Z") == 0  # no such question
+    missing = telemetry.read().log("The update could not be pushed")
+    assert "01JDXQ3M7T4W5Y8Z9A0B1C2D3Z" in missing["error"]
+    assert telemetry.metric("PushFailures") == []  # nothing to push is not a failure
+
     monkeypatch.setenv("WEBSOCKET_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
     reset.clear_caches()
-    assert push_question(_answered()) == 0
+    question = _answered()
+    failed = Telemetry(telemetry.capsys, telemetry.caplog)
+    assert push_question(question) == 0
+    failed.read()
+    assert failed.metric("PushFailures") == [(1.0, "Count")]
+    assert failed.metric("UpdatesPushed") == []
+    assert "127.0.0.1:9" in failed.log("The update could not be pushed")["error"]
 
 
 def test_without_a_websocket_api_nothing_is_pushed(aws: Aws) -> None:
