@@ -55,6 +55,11 @@ def test_a_pending_question_with_no_execution_is_sent_again_once(
     again = Sweeper().sweep(now=later() + timedelta(minutes=1))
     assert (again.resent, again.failed) == ([], [])
     assert published(aws, aws.questions_queue_url) == []
+    # A whole grace period after the re-send with still no execution: it is sent again.
+    resent_at = repository.get(USER_ID, QUESTION_ID).resent_at
+    assert resent_at is not None
+    grace = timedelta(seconds=get_settings().sweeper_grace_seconds)
+    assert Sweeper().sweep(now=resent_at + grace).resent == [QUESTION_ID]
 
 
 def test_a_young_question_or_a_running_execution_is_left_alone(
@@ -122,7 +127,16 @@ def test_each_run_does_a_bounded_amount_of_work(aws: Aws, monkeypatch: pytest.Mo
         repository.create(Question(user_id=f"user{n}", session_id=f"s{n}", text=f"Question {n}?"))
     now = later()
     first = Sweeper().sweep(now=now)
-    assert len(first.resent) == 3
+    assert len(first.resent) == 3 and first.examined == 3
     second = Sweeper().sweep(now=now + timedelta(minutes=1))
     assert len(second.resent) == 2  # the three re-sent ones wait; the other two go now
     assert not set(first.resent) & set(second.resent)
+
+
+def test_every_running_execution_is_counted(aws: Aws, stored_question: Question) -> None:
+    other = QuestionRepository().create(Question(user_id="bia", session_id="s1", text="Oi?"))
+    sfn = boto3.client("stepfunctions")
+    for question_id in (QUESTION_ID, other.question_id):
+        sfn.start_execution(stateMachineArn=aws.state_machine_arn, name=question_id, input="{}")
+    report = Sweeper().sweep(now=later())
+    assert (report.examined, report.running, report.resent) == (2, 2, [])

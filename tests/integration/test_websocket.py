@@ -93,9 +93,12 @@ def test_a_connection_is_counted_and_refusals_say_why(aws: Aws, telemetry: Telem
         connect(f"toro.v1, ticket.{ticket}", "c-2")
     assert used.value.message == "The ticket was used already; ask for a new one."
 
+    # Each ticket is used once, not every ticket once: a new one connects.
+    second, _ = TokenService().socket_ticket(principal, 60)
+    assert connect(f"toro.v1, ticket.{second}", "c-2") == principal
     fresh, _ = TokenService().socket_ticket(principal, 60)
     accounts.revoke_session(user.user_id, "s1")
     with pytest.raises(AuthenticationFailed) as ended:
         connect(f"toro.v1, ticket.{fresh}", "c-3")
     assert ended.value.message == "The session has ended; log in again."
-    assert Connections().of_user(user.user_id) == ["c-1"]
+    assert sorted(Connections().of_user(user.user_id)) == ["c-1", "c-2"]

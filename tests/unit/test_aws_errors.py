@@ -41,7 +41,9 @@ def test_throttling_is_a_dependency_unavailable_for_now(code: str) -> None:
 
 def test_a_5xx_is_unavailable_and_a_4xx_is_an_error_of_ours() -> None:
     assert isinstance(wrap_aws_error(_client_error("Whatever", 500)), DependencyUnavailable)
-    assert isinstance(wrap_aws_error(_client_error("Whatever", 503)), DependencyUnavailable)
+    outage = wrap_aws_error(_client_error("Whatever", 503))
+    assert isinstance(outage, DependencyUnavailable)
+    assert outage.message == "PutItem failed with Whatever: m"
     refused = wrap_aws_error(_client_error("ValidationException", 499))
     assert isinstance(refused, DependencyError)
     assert not isinstance(refused, DependencyUnavailable)
