@@ -13,6 +13,8 @@ SWAGGER_UI := $(VENDOR)/swagger-ui
 VENDORED := $(VENDOR)/.copied
 APP := $(STAMP) $(VENDORED)
 PYTEST_ARGS ?=
+# Mutants tested at once by `make mutation`.
+MUTATION_JOBS ?= $(shell nproc)
 # `make deploy` asks before a change widens IAM; the CI's manual deploy sets never.
 APPROVAL ?= broadening
 # The browser tests drive Debian's Chromium; installed from Debian's packages when missing.
@@ -20,7 +22,7 @@ CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium lock audit build synth bootstrap deploy destroy run test test-unit test-integration test-api test-system test-browser test-infrastructure test-workflow test-quality eval lint fmt bench clean
+.PHONY: help install chromium lock audit build synth bootstrap deploy destroy run test test-unit test-integration test-api test-system test-browser test-infrastructure test-workflow test-quality eval mutation lint fmt bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -112,6 +114,10 @@ test-quality: $(APP) ## The evaluation set through `toro dev`, held at the floor
 eval: $(APP) ## Score answer quality on the evaluation set (offline model, or OPENAI_API_KEY's); EVAL_ARGS="--feedback-table T" adds people's ratings
 	$(BIN)/python -m eval $(EVAL_ARGS)
 
+mutation: $(APP) ## Mutation testing of core/ with mutmut (slow; not part of `make test`), then the score; picks up where the last run stopped
+	$(BIN)/mutmut run --max-children $(MUTATION_JOBS)
+	$(BIN)/python -m tests.mutation.score
+
 build: $(APP) ## Build the Lambda code asset (arm64 wheels, no Docker) into build/lambda
 	$(BIN)/python -m cdk_app.build
 
@@ -140,4 +146,4 @@ bench: $(APP) $(CHROMIUM) ## Print the measured figures: workflow latency, retri
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m bench.page_latency
 
 clean: ## Remove the virtual environment, caches and build output
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build cdk.out node_modules api/web/static/vendor
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build cdk.out node_modules api/web/static/vendor mutants
