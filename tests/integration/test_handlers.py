@@ -364,6 +364,8 @@ def test_mark_failed_records_the_caught_error(
     seen = telemetry.read()
     why = seen.log("Why the question failed")
     assert why["error_code"] == "LLMQuotaExceeded" and "quota" in why["detail"]
+    failed = seen.log("Question not answered")
+    assert (failed["error_code"], failed["status"]) == ("LLMQuotaExceeded", "failed")
     assert seen.metric("QuestionsFailed") == [(1.0, "Count")]
     assert seen.metric("QuestionsRejected") == []
 
@@ -403,16 +405,40 @@ def test_mark_rejected_records_why_and_never_overwrites_a_final_status(
 
 
 def test_publish_notification_tells_the_answers_topic_with_attributes(
-    aws: Aws, stored_question: Question, load_event: Event, lambda_context: Context
+    aws: Aws,
+    stored_question: Question,
+    load_event: Event,
+    lambda_context: Context,
+    telemetry: Telemetry,
 ) -> None:
     result = publish_notification.handler(
         load_event("publish_notification/answered"), lambda_context("publish_notification")
     )
     [notification] = aws.published(aws.answers_queue_url)
     assert notification["MessageId"] == result["message_id"]
-    assert json.loads(notification["Message"])["question_id"] == QUESTION_ID
+    message = json.loads(notification["Message"])
+    assert message["question_id"] == QUESTION_ID
+    assert message["message"] == "Your question has been answered."
     assert notification["MessageAttributes"]["user_id"]["Value"] == USER_ID
     assert notification["MessageAttributes"]["status"]["Value"] == "answered"
+    assert telemetry.read().metric("NotificationsPublished") == [(1.0, "Count")]
+
+
+@pytest.mark.parametrize(
+    ("status", "words"),
+    [
+        ("failed", "We could not answer your question. Please try again later."),
+        ("rejected", "Your question could not be accepted as written."),
+        ("processing", "Your question is processing."),
+    ],
+)
+def test_each_outcome_is_told_in_its_own_words(
+    aws: Aws, stored_question: Question, lambda_context: Context, status: str, words: str
+) -> None:
+    task = {"question_id": QUESTION_ID, "user_id": USER_ID, "status": status}
+    publish_notification.handler(task, lambda_context("publish_notification"))
+    [notification] = aws.published(aws.answers_queue_url)
+    assert json.loads(notification["Message"])["message"] == words
 
 
 def test_notify_user_stores_one_notification_per_question(
