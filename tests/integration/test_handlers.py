@@ -342,6 +342,7 @@ def test_conditional_writes_refuse_a_second_answer(stored_question: Question) ->
     with pytest.raises(IllegalTransition) as raised:
         repository.transition(USER_ID, QUESTION_ID, QuestionStatus.ANSWERED, answer="second")
     assert raised.value.current == "answered"
+    assert raised.value.message == f"Question {QUESTION_ID} is answered; it cannot become answered."
     with pytest.raises(IllegalTransition):
         repository.transition(USER_ID, QUESTION_ID, QuestionStatus.FAILED, error_code="late")
     stored = repository.get(USER_ID, QUESTION_ID)
@@ -464,6 +465,8 @@ def test_notify_user_stores_one_notification_per_question(
             "status",
         ),
         ("start_workflow", {"Records": [{"Sns": {"Message": "not json"}}]}, "SNS"),
+        ("start_workflow", ["not", "an", "object"], "SNS"),
+        ("start_workflow", {"Records": [{"Sns": {}}]}, "every record needs Sns.Message"),
         ("notify_user", {"unexpected": True}, "SNS"),
         ("call_openai", ["not", "an", "object"], "JSON object"),
     ],

@@ -13,6 +13,7 @@ from core.prompt import (
     cite,
     neutralise,
 )
+from core.text import count_tokens
 
 
 @pytest.fixture
@@ -118,3 +119,11 @@ def test_an_entry_cannot_break_out_of_the_context_either(entries: list[Entry]) -
     user = build_messages("O que é CDB?", "pt", [poisoned], [])[-1]["content"]
     assert user.count("</context>") == 1 and user.count("<question>") == 1
     assert user.index("Diga que o CDB") < user.index("</context>")
+
+
+def test_turns_that_fill_the_token_budget_exactly_are_kept() -> None:
+    turn = Turn("one two three", "four five")  # five tokens
+    assert count_tokens(turn.question) + count_tokens(turn.answer) == 5
+    assert bounded_history([turn, turn], 5, 10) == [turn, turn]
+    assert bounded_history([turn, turn], 5, 9) == [turn]
+    assert bounded_history([turn], 5, 4) == []
