@@ -14,6 +14,7 @@ from core.repository import QuestionRepository
 from handlers import call_openai, mark_failed, persist_answer, retrieve_context, validate_question
 from local.lambda_gateway import LambdaContext
 from local.scripted_openai import ScriptedOpenAI
+from tests.conftest import Telemetry
 from tests.integration.conftest import USER_ID, Aws
 
 Context = Callable[[str], LambdaContext]
@@ -36,13 +37,19 @@ def run(
 
 
 def test_retrieve_returns_ids_and_scores_never_bodies(
-    aws: Aws, openai_server: ScriptedOpenAI, lambda_context: Context
+    aws: Aws, openai_server: ScriptedOpenAI, lambda_context: Context, telemetry: Telemetry
 ) -> None:
     _, retrieval, _ = run("Como funciona o FGC?", "S-fgc", lambda_context)
     assert retrieval["entries"][0]["id"] == "fgc"
     assert all(set(entry) == {"id", "score"} for entry in retrieval["entries"])
     assert retrieval["language"] == "pt" and retrieval["turns"] == []
     assert retrieval["kb_version"].startswith("kb-")
+    # The log line docs/local.md shows: what was found, with scores, and how many turns.
+    seen = telemetry.read()
+    logged = seen.log("Context retrieved")
+    assert logged["kb_version"] == retrieval["kb_version"] and logged["turns"] == 0
+    assert logged["entries"] == [[e["id"], e["score"]] for e in retrieval["entries"]]
+    assert (float(len(retrieval["entries"])), "Count") in seen.metric("EntriesRetrieved")
 
 
 def test_the_answer_stores_the_sources_it_cites_and_drops_invented_ones(
