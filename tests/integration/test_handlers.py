@@ -460,6 +460,11 @@ def test_notify_user_stores_one_notification_per_question(
         ("persist_answer", {"question_id": QUESTION_ID, "user_id": USER_ID}, "completion"),
         ("validate_question", {"user_id": USER_ID}, "question_id"),
         (
+            "validate_question",
+            {"user_id": 7},
+            "Bad ValidateTask payload: question_id: Field required; user_id: Input should be",
+        ),
+        (
             "mark_failed",
             {"question_id": QUESTION_ID, "user_id": USER_ID, "status": "odd"},
             "status",
