@@ -155,3 +155,11 @@ def test_words_are_stemmed_alike_when_threads_stem_at_once() -> None:
     finally:
         sys.setswitchinterval(switching)
         text._stems_of.cache_clear()
+
+
+def test_two_letter_terms_are_content_words() -> None:
+    """'IR' (imposto de renda) is two letters; one-letter words and stop words are not content."""
+    from core.text import words
+
+    assert words("Quanto de IR pago?") == [frozenset({"ir"}), frozenset({"pag", "pago"})]
+    assert words("e o a") == []
