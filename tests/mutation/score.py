@@ -62,9 +62,27 @@ def by_module(judged: dict[str, str]) -> dict[str, tuple[int, int, int]]:
     return {module: (k, n, u) for module, (k, n, u) in counts.items()}
 
 
+def markdown(judged: dict[str, str], killed: int, checked: int, unchecked: int) -> str:
+    """The score by module as a Markdown table."""
+    rows = ["| module | killed | checked | score | not checked yet |", "|---|---:|---:|---:|---:|"]
+    for module, (module_killed, module_judged, module_unchecked) in by_module(judged).items():
+        checked_here = module_judged - module_unchecked
+        share = f"{module_killed / checked_here:.0%}" if checked_here else "-"
+        rows.append(
+            f"| `{module.removeprefix('core.')}` | {module_killed} | {checked_here} | {share} "
+            f"| {module_unchecked or ''} |"
+        )
+    share = f"{killed / checked:.1%}" if checked else "-"
+    rows.append(f"| **all** | **{killed}** | **{checked}** | **{share}** | {unchecked or ''} |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--goal", type=float, default=0.85)
+    parser.add_argument(
+        "--markdown", action="store_true", help="print the table by module for docs/testing.md"
+    )
     args = parser.parse_args(argv)
     results = load_results()
     if not results:
@@ -77,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     killed = sum(1 for found in judged.values() if found in KILLED.values())
     checked = len(judged) - len(unchecked)
     score = killed / checked if checked else 1.0
+    if args.markdown:
+        print(markdown(judged, killed, checked, len(unchecked)))
+        return 0
     counts = Counter(results.values())
     print(f"mutants of core/: {len(results)}")
     for name, count in sorted(counts.items(), key=lambda item: -item[1]):
