@@ -151,6 +151,15 @@ def test_moderation_flags_only_what_the_server_flags(
     assert not client.is_flagged("Como funciona o FGC?")
 
 
+def test_a_moderation_failure_is_mapped_like_a_completion_failure(
+    server: ScriptedOpenAI, client: LLMClient
+) -> None:
+    server.script_moderation("moderation-down", ["auth"])
+    with pytest.raises(errors.LLMAuthError) as raised:
+        client.is_flagged("question moderation-down")
+    assert "Incorrect API key" in raised.value.message
+
+
 def test_unknown_exceptions_never_escape_unmapped() -> None:
     mapped = map_sdk_error(RuntimeError("boom"))
     assert isinstance(mapped, errors.LLMUnavailable)
