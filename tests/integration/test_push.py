@@ -4,9 +4,12 @@ Management API: what each connection receives, to whom, and never an error for t
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
@@ -162,3 +165,37 @@ def test_notifying_the_user_stores_counts_logs_and_pushes_the_answer(
     assert (update["question_id"], update["status"]) == (question.question_id, "answered")
     assert update["answer"] == question.answer
     assert received("bia-tab") == []
+
+
+@pytest.fixture
+def gone_connections() -> Iterator[None]:
+    """API Gateway answers 410 Gone for connections whose id starts with 'gone' (closed by the
+    client); moto keeps every connection, so the answer is given before the call is sent."""
+
+    def gone(params: dict[str, Any], **_: Any) -> Any:  # botocore uses what it returns
+        if "/@connections/gone" not in str(params.get("url_path", "")):
+            return None
+        error = {"Code": "GoneException", "Message": "the connection is gone"}
+        return AWSResponse(ENDPOINT, 410, {}, None), {  # type: ignore[arg-type]
+            "Error": error,
+            "ResponseMetadata": {"HTTPStatusCode": 410},
+        }
+
+    events = boto3._get_default_session().events
+    events.register(GONE_EVENT, gone)
+    try:
+        yield
+    finally:
+        events.unregister(GONE_EVENT, gone)
+
+
+GONE_EVENT = "before-call.apigatewaymanagementapi.PostToConnection"
+
+
+def test_a_connection_that_has_gone_is_forgotten(live: Connections, gone_connections: None) -> None:
+    live.add("ana", "gone-tab")
+    assert sorted(live.of_user("ana")) == ["ana-tab-1", "ana-tab-2", "gone-tab"]
+    assert push_question(_answered()) == 2  # the two open tabs
+    assert sorted(live.of_user("ana")) == ["ana-tab-1", "ana-tab-2"]
+    left = json.dumps(boto3.client("dynamodb").scan(TableName="toro-assistant")["Items"])
+    assert "gone-tab" not in left  # both of its items went
