@@ -83,12 +83,17 @@ def test_a_follow_up_carries_the_conversation_into_retrieval_and_prompt(
 
 
 def test_a_repeated_first_question_is_served_from_the_cache(
-    aws: Aws, openai_server: ScriptedOpenAI, lambda_context: Context
+    aws: Aws, openai_server: ScriptedOpenAI, lambda_context: Context, telemetry: Telemetry
 ) -> None:
     first, _, _ = run("Quanto rende o Tesouro Selic? cache-me", "S-cache-1", lambda_context)
+    missed = telemetry.read()
+    assert missed.metric("CacheMisses") == [(1.0, "Count")] and missed.metric("CacheHits") == []
     again, _, completion = run(
         "  quanto rende o tesouro selic  CACHE-ME!! ", "S-cache-2", lambda_context
     )
+    hit = Telemetry(telemetry.capsys, telemetry.caplog).read()
+    assert hit.metric("CacheHits") == [(1.0, "Count")] and hit.metric("CacheMisses") == []
+    assert hit.log("Answer reused from the cache")["cached_from"] == first.question_id
     assert again.from_cache is True and again.cached_from == first.question_id
     assert (again.prompt_tokens, again.completion_tokens) == (0, 0)
     assert again.answer == first.answer and again.sources == first.sources
@@ -137,6 +142,7 @@ def test_the_cache_can_be_turned_off(
     openai_server: ScriptedOpenAI,
     lambda_context: Context,
     monkeypatch: pytest.MonkeyPatch,
+    telemetry: Telemetry,
 ) -> None:
     monkeypatch.setenv("ANSWER_CACHE_TTL_SECONDS", "0")
     run("O que é CDI? no-cache", "S-off-1", lambda_context)
@@ -144,3 +150,5 @@ def test_the_cache_can_be_turned_off(
     assert again.from_cache is False
     assert not AnswerCache().enabled
     assert openai_server.completions_billed("no-cache") == 2
+    seen = telemetry.read()  # no cache, so neither hits nor misses
+    assert seen.metric("CacheHits") == seen.metric("CacheMisses") == []
