@@ -203,7 +203,7 @@ def test_validate_rejects_bad_questions_and_leaves_them_pending(
 
 
 def test_validate_uses_moderation_when_a_key_is_configured(
-    aws: Aws, openai_server: ScriptedOpenAI, lambda_context: Context
+    aws: Aws, openai_server: ScriptedOpenAI, lambda_context: Context, telemetry: Telemetry
 ) -> None:
     openai_server.flag("forbidden-topic")
     flagged = QuestionRepository().create(
@@ -218,10 +218,15 @@ def test_validate_uses_moderation_when_a_key_is_configured(
             lambda_context("validate_question"),
         )
     assert raised.value.code == "question_flagged"
+    assert raised.value.message == "The question was flagged by content moderation."
+    telemetry.read()
     result = validate_question.handler(
         {"question_id": fine.question_id, "user_id": USER_ID}, lambda_context("validate_question")
     )
     assert result["moderated"] is True
+    assert Telemetry(telemetry.capsys, telemetry.caplog).read().metric("QuestionsValidated") == [
+        (1.0, "Count")
+    ]
     assert len(openai_server.calls_for("forbidden-topic", "/v1/moderations")) == 1
 
 
@@ -230,11 +235,29 @@ def test_call_openai_pays_for_one_completion_however_often_it_runs(
     openai_server: ScriptedOpenAI,
     load_event: Event,
     lambda_context: Context,
+    telemetry: Telemetry,
 ) -> None:
     move_to(QuestionStatus.PROCESSING)
     event = load_event("call_openai/task")
     first = call_openai.handler(event, lambda_context("call_openai"))
+    # What the cost and latency dashboards count, once per completion paid for.
+    seen = telemetry.read()
+    assert seen.metric("PromptTokens") == [(float(first["prompt_tokens"]), "Count")]
+    assert seen.metric("CompletionTokens") == [(float(first["completion_tokens"]), "Count")]
+    assert seen.metric("LLMLatency") == [(float(first["latency_ms"]), "Milliseconds")]
+    answered = seen.log("Model answered")
+    assert (answered["model"], answered["sources"], answered["turns"]) == (
+        "gpt-4o-mini",
+        ["tesouro-selic", "taxa-selic"],
+        0,
+    )
+    assert (answered["prompt_tokens"], answered["completion_tokens"]) == (
+        first["prompt_tokens"],
+        first["completion_tokens"],
+    )
+    assert answered["latency_ms"] == first["latency_ms"]
     second = call_openai.handler(event, lambda_context("call_openai"))
+    assert Telemetry(telemetry.capsys, telemetry.caplog).read().metric("PromptTokens") == []
 
     assert first == second
     assert first["answer"] == "Scripted answer to: O que é o Tesouro Selic? [1] [2]"
