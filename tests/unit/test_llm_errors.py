@@ -151,6 +151,15 @@ def test_moderation_flags_only_what_the_server_flags(
     assert not client.is_flagged("Como funciona o FGC?")
 
 
+def test_an_answer_of_nothing_but_spaces_is_unavailable_not_an_answer(
+    server: ScriptedOpenAI, client: LLMClient
+) -> None:
+    server.reply("blank-answer", "   \n ")
+    with pytest.raises(errors.LLMUnavailable) as raised:
+        ask(client, "question blank-answer")
+    assert raised.value.message == "The model answered with an empty message."
+
+
 def test_a_moderation_failure_is_mapped_like_a_completion_failure(
     server: ScriptedOpenAI, client: LLMClient
 ) -> None:
