@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,3 +156,23 @@ def telemetry(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixtu
     caplog.set_level(logging.INFO)
     metrics.metric_set.clear()
     return Telemetry(capsys, caplog)
+
+
+# DynamoDB checks a condition and writes in one step; moto, called from several threads at once,
+# can check two writes' conditions before either is written, and then both succeed. The tests of
+# races (one user's hits on the rate limit, overlapping task runs) need the service's atomicity.
+_DYNAMODB_WRITE = threading.RLock()  # a transaction writes through the other methods
+
+
+@pytest.fixture(autouse=True)
+def atomic_dynamodb_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        def atomic(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with _DYNAMODB_WRITE:
+                return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, atomic)
