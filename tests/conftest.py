@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from core import reset
-from core.models import QuestionStatus
+from core.models import Completion, QuestionStatus
 from core.observability import metrics
 from local.lambda_gateway import LambdaContext
 
@@ -48,6 +48,18 @@ CLEARED_ENV = (
     "ANSWERS_TOPIC_ARN",
     "STATE_MACHINE_ARN",
 )
+
+
+def completion(answer: str) -> Completion:
+    """A model's answer as the cache and the answered records hold it, with token counts of 1."""
+    return Completion(
+        answer=answer,
+        model="m",
+        prompt_tokens=1,
+        completion_tokens=1,
+        latency_ms=1,
+        kb_version="kb-1",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -133,6 +145,10 @@ class Telemetry:
         )
         self.caplog.clear()
         return self
+
+    def fresh(self) -> Telemetry:
+        """A reading that starts from now: what was logged and counted before is left out."""
+        return Telemetry(self.capsys, self.caplog)
 
     def _count(self, name: str, value: float, unit: str) -> None:
         self.emitted.setdefault(name, []).append((float(value), unit))

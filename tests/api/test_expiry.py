@@ -13,11 +13,11 @@ import boto3
 
 from core.cache import AnswerCache
 from core.live import connect
-from core.models import Completion
 from core.push import CONNECTION_TTL_SECONDS
 from core.settings import get_api_settings, get_auth_settings, get_settings
 from core.usage import TokenUsage
 from tests.api.conftest import Api
+from tests.conftest import completion
 
 
 @dataclass(frozen=True)
@@ -88,17 +88,8 @@ def test_each_record_expires_after_its_lifetime_or_is_kept(api: Api) -> None:
     ticket = api.client.post("/api/v1/live/ticket", headers=ana.headers).json()["ticket"]
     connect(f"toro.v1, ticket.{ticket}", "connection-1")
     TokenUsage().add(ana.user_id, 42)
-    completion = Completion(
-        answer="Um CDB é um título de renda fixa.",
-        model="m",
-        prompt_tokens=1,
-        completion_tokens=1,
-        latency_ms=1,
-        sources=[],
-        kb_version="v",
-        grounded=False,
-    )
-    assert AnswerCache().put("c" * 64, asked["question_id"], completion)
+    answered = completion("Um CDB é um título de renda fixa.")
+    assert AnswerCache().put("c" * 64, asked["question_id"], answered)
     ended = int(time.time()) + 1
 
     items = boto3.client("dynamodb").scan(TableName="toro-assistant")["Items"]

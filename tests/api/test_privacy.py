@@ -8,10 +8,11 @@ from typing import Any
 import boto3
 
 from core.cache import AnswerCache
-from core.models import Completion, Notification, QuestionStatus
+from core.models import Notification, QuestionStatus
 from core.push import Connections
 from core.repository import NotificationRepository, QuestionRepository
 from tests.api.conftest import PASSWORD, Api, User, error_of
+from tests.conftest import completion
 
 ANSWER = "O Tesouro Selic rende a taxa Selic e tem liquidez diária."
 
@@ -69,14 +70,7 @@ def test_deleting_the_account_leaves_nothing_of_it(api: Api) -> None:
     AnswerCache().put(
         "k-O que é o Tesouro Selic?",
         first,
-        Completion(
-            answer=ANSWER,
-            model="m",
-            prompt_tokens=1,
-            completion_tokens=1,
-            latency_ms=1,
-            kb_version="kb-1",
-        ),
+        completion(ANSWER),
     )
     # The record Powertools keeps of the model's answer for a day (found by its content).
     boto3.client("dynamodb").put_item(
@@ -132,15 +126,7 @@ def test_a_cached_answer_made_from_someone_else_s_question_stays(api: Api) -> No
     text = "O que é o Tesouro Selic?"
     _answered(api, ana, text)
     theirs = _answered(api, bia, text, answer="A resposta da Bia.")
-    completion = Completion(
-        answer="A resposta da Bia.",
-        model="m",
-        prompt_tokens=1,
-        completion_tokens=1,
-        latency_ms=1,
-        kb_version="kb-1",
-    )
-    assert AnswerCache().put("k-" + text, theirs, completion)
+    assert AnswerCache().put("k-" + text, theirs, completion("A resposta da Bia."))
 
     deleted = api.client.request(
         "DELETE", "/api/v1/me", json={"password": PASSWORD}, headers=ana.headers

@@ -91,7 +91,7 @@ def test_a_repeated_first_question_is_served_from_the_cache(
     again, _, completion = run(
         "  quanto rende o tesouro selic  CACHE-ME!! ", "S-cache-2", lambda_context
     )
-    hit = Telemetry(telemetry.capsys, telemetry.caplog).read()
+    hit = telemetry.fresh().read()
     assert hit.metric("CacheHits") == [(1.0, "Count")] and hit.metric("CacheMisses") == []
     assert hit.log("Answer reused from the cache")["cached_from"] == first.question_id
     assert again.from_cache is True and again.cached_from == first.question_id

@@ -224,9 +224,7 @@ def test_validate_uses_moderation_when_a_key_is_configured(
         {"question_id": fine.question_id, "user_id": USER_ID}, lambda_context("validate_question")
     )
     assert result["moderated"] is True
-    assert Telemetry(telemetry.capsys, telemetry.caplog).read().metric("QuestionsValidated") == [
-        (1.0, "Count")
-    ]
+    assert telemetry.fresh().read().metric("QuestionsValidated") == [(1.0, "Count")]
     assert len(openai_server.calls_for("forbidden-topic", "/v1/moderations")) == 1
 
 
@@ -257,7 +255,7 @@ def test_call_openai_pays_for_one_completion_however_often_it_runs(
     )
     assert answered["latency_ms"] == first["latency_ms"]
     second = call_openai.handler(event, lambda_context("call_openai"))
-    assert Telemetry(telemetry.capsys, telemetry.caplog).read().metric("PromptTokens") == []
+    assert telemetry.fresh().read().metric("PromptTokens") == []
 
     assert first == second
     assert first["answer"] == "Scripted answer to: O que é o Tesouro Selic? [1] [2]"
@@ -423,7 +421,7 @@ def test_mark_rejected_records_why_and_never_overwrites_a_final_status(
     again = mark_failed.handler(load_event("mark_failed/failed"), lambda_context("mark_failed"))
     assert again["status"] == "rejected"
     assert QuestionRepository().get(USER_ID, QUESTION_ID) == stored
-    final = Telemetry(telemetry.capsys, telemetry.caplog).read()
+    final = telemetry.fresh().read()
     assert final.log("Question already final")["current_status"] == "rejected"
     assert final.metric("QuestionsFailed") == []
 
@@ -557,7 +555,7 @@ def test_a_duplicate_delivery_is_counted(
     assert first.metric("WorkflowsStarted") == [(1.0, "Count")]
     assert first.log("Workflow started")["execution_arn"].endswith(f":{QUESTION_ID}")
 
-    again = Telemetry(telemetry.capsys, telemetry.caplog)
+    again = telemetry.fresh()
     start_workflow.handler(event, lambda_context("start_workflow"))
     again.read()
     assert again.metric("DuplicateDeliveries") == [(1.0, "Count")]

@@ -125,7 +125,7 @@ def test_pushing_never_fails_the_caller(
     monkeypatch.setenv("WEBSOCKET_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
     reset.clear_caches()
     question = _answered()
-    failed = Telemetry(telemetry.capsys, telemetry.caplog)
+    failed = telemetry.fresh()
     assert push_question(question) == 0
     failed.read()
     assert failed.metric("PushFailures") == [(1.0, "Count")]
