@@ -243,6 +243,16 @@ def test_registration_refuses_weak_passwords_and_says_why(
     assert why in detail["reason"], detail["reason"]
 
 
+@pytest.mark.parametrize("length", [72, 73, 128])
+def test_a_long_passphrase_up_to_the_limit_registers_and_logs_in(api: Api, length: int) -> None:
+    """The strength estimator stops at 72 characters by default; the limit here is 128."""
+    passphrase = ("purple otter galaxy lantern " * 5)[:length]
+    registered = api.client.post(REGISTER, json={"username": "eli", "password": passphrase})
+    assert registered.status_code == 201, registered.text
+    login = api.client.post(LOGIN, json={"username": "eli", "password": passphrase})
+    assert login.status_code == 200
+
+
 def test_a_strong_password_registers_and_old_weak_ones_still_log_in(api: Api) -> None:
     assert (
         api.client.post(
