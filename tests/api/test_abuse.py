@@ -16,7 +16,7 @@ from core import reset
 from core.accounts import HASHING, AccountService, HashGate, SignInThrottle, verify_password
 from core.errors import RateLimited, ServerBusy
 from core.rate_limit import RateLimiter
-from core.usage import TokenUsage
+from core.usage import TokenBudget, TokenUsage
 from tests.api.conftest import PASSWORD, Api, error_of
 
 LOGIN = "/api/v1/auth/login"
@@ -235,3 +235,84 @@ def test_usage_is_counted_per_utc_day(aws: str) -> None:
     assert usage.spent("u1", now=day1) == (1000, 1050)
     assert usage.spent("u2", now=day1) == (50, 1050)
     assert usage.spent("u1", now=day2) == (10, 10)
+
+
+REFUSALS = {
+    "token_budget_exhausted": (
+        "You have used today's budget of 1,000 model tokens; it renews at 00:00 UTC."
+    ),
+    "daily_ceiling_reached": (
+        "The assistant has used its model budget for today; it renews at 00:00 UTC."
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("budget", "ceiling", "user_spent", "others_spent", "refusal"),
+    [
+        (1000, 0, 999, 10_000, None),  # one token left; no ceiling
+        (1000, 0, 1000, 0, "token_budget_exhausted"),
+        (0, 5000, 4000, 999, None),  # no budget per account; one token left under the ceiling
+        (0, 5000, 4000, 1000, "daily_ceiling_reached"),
+        (0, 0, 10**9, 10**9, None),  # both off
+    ],
+)
+def test_each_daily_limit_applies_on_its_own_and_zero_turns_it_off(
+    aws: str,
+    monkeypatch: pytest.MonkeyPatch,
+    budget: int,
+    ceiling: int,
+    user_spent: int,
+    others_spent: int,
+    refusal: str | None,
+) -> None:
+    monkeypatch.setenv("DAILY_TOKEN_BUDGET_PER_USER", str(budget))
+    monkeypatch.setenv("DAILY_TOKEN_CEILING", str(ceiling))
+    reset.clear_caches()
+    now = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)  # a day of its own, not today
+    TokenUsage().add("u1", user_spent, now=now)
+    TokenUsage().add("u2", others_spent, now=now)
+    if refusal is None:
+        TokenBudget().check("u1", now=now)
+        return
+    with pytest.raises(RateLimited) as raised:
+        TokenBudget().check("u1", now=now)
+    assert raised.value.code == refusal
+    assert raised.value.message == REFUSALS[refusal]
+    assert raised.value.retry_after == 12 * 3600
+
+
+class _Unread(TokenUsage):
+    def spent(self, user_id: str, *, now: datetime | None = None) -> tuple[int, int]:
+        raise AssertionError("the counters were read")
+
+
+def test_with_both_daily_limits_off_the_counters_are_not_even_read(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAILY_TOKEN_BUDGET_PER_USER", "0")
+    monkeypatch.setenv("DAILY_TOKEN_CEILING", "0")
+    reset.clear_caches()
+    TokenBudget(_Unread()).check("u1")
+
+
+@pytest.mark.parametrize(
+    ("now", "retry_after"),
+    [
+        (datetime(2026, 11, 30, 0, 0, tzinfo=UTC), 86_400),
+        (datetime(2026, 11, 30, 23, 59, 30, tzinfo=UTC), 30),
+        (datetime(2026, 11, 30, 23, 59, 59, 900_000, tzinfo=UTC), 1),  # never 0
+    ],
+)
+def test_a_spent_budget_is_retried_after_the_next_utc_midnight(
+    aws: str, monkeypatch: pytest.MonkeyPatch, now: datetime, retry_after: int
+) -> None:
+    monkeypatch.setenv("DAILY_TOKEN_BUDGET_PER_USER", "10")
+    reset.clear_caches()
+    TokenUsage().add("u1", 10, now=now)
+    with pytest.raises(RateLimited) as raised:
+        TokenBudget().check("u1", now=now)
+    assert raised.value.retry_after == retry_after
+    assert raised.value.message == (
+        "You have used today's budget of 10 model tokens; it renews at 00:00 UTC."
+    )
