@@ -147,7 +147,8 @@ class Telemetry:
         return self
 
     def fresh(self) -> Telemetry:
-        """A reading that starts from now: what was logged and counted before is left out."""
+        """A new reading, empty: it will hold only what is logged and counted after this
+        reading's last ``read()``."""
         return Telemetry(self.capsys, self.caplog)
 
     def _count(self, name: str, value: float, unit: str) -> None:

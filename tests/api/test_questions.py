@@ -14,6 +14,7 @@ from core.models import QuestionStatus
 from core.rate_limit import RateLimiter
 from core.repository import QuestionRepository
 from tests.api.conftest import Api, User, error_of
+from tests.conftest import Telemetry
 
 QUESTIONS = "/api/v1/questions"
 
@@ -89,12 +90,26 @@ def test_an_idempotency_key_replay_creates_one_question_and_one_message(api: Api
     assert len(api.published()) == 1
 
 
+def test_each_idempotency_key_stands_for_its_own_question(api: Api) -> None:
+    ana = api.user("ana")
+    first = api.ask(ana, "O que é CDB?", **{"Idempotency-Key": "k-1"})
+    second = api.ask(ana, "O que é LCI?", **{"Idempotency-Key": "k-2"})
+    same_text = api.ask(ana, "O que é CDB?", **{"Idempotency-Key": "k-3"})
+    assert [r.status_code for r in (first, second, same_text)] == [202, 202, 202]
+    ids = {r.json()["question_id"] for r in (first, second, same_text)}
+    assert len(ids) == 3
+    assert len(api.published()) == 3
+
+
 def test_an_idempotency_key_reused_for_another_question_is_refused(api: Api) -> None:
     ana = api.user("ana")
     assert api.ask(ana, "Primeira?", **{"Idempotency-Key": "k-9"}).status_code == 202
     response = api.ask(ana, "Outra pergunta?", **{"Idempotency-Key": "k-9"})
     assert response.status_code == 409
     assert error_of(response)["code"] == "idempotency_key_reused"
+    assert error_of(response)["message"] == (
+        "This Idempotency-Key was already used with a different question."
+    )
     assert error_of(response)["details"][0]["field"] == "Idempotency-Key"
 
 
@@ -124,6 +139,9 @@ def test_an_idempotency_key_repeated_while_its_request_runs_answers_409(
 
     assert repeated.status_code == 409
     assert error_of(repeated)["code"] == "idempotency_in_progress"
+    assert error_of(repeated)["message"] == (
+        "A request with this Idempotency-Key is still being processed."
+    )
     assert answered.status_code == 202
     again = api.ask(ana, "Demora?", **{"Idempotency-Key": "slow"})
     assert again.status_code == 202
@@ -157,17 +175,24 @@ def test_the_per_user_rate_limit_answers_429_with_retry_after(
 
 
 def test_a_failed_publish_answers_503_and_leaves_a_marked_question_to_resend(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, monkeypatch: pytest.MonkeyPatch, telemetry: Telemetry
 ) -> None:
     from core import reset
 
     ana = api.user("ana")
     monkeypatch.setenv("QUESTIONS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:missing")
+    monkeypatch.setenv("PUBLISH_ATTEMPTS", "3")
     reset.clear_caches()
+    telemetry = telemetry.read().fresh()  # the sign-up and login left out
     failed = api.ask(ana, "Vai falhar?", **{"Idempotency-Key": "retry-me"})
     assert failed.status_code == 503
     assert failed.headers["Retry-After"]
     assert error_of(failed)["code"] == "publish_failed"
+    telemetry.read()
+    tries = [log for log in telemetry.logs if log["message"] == "Publishing the question failed"]
+    assert [log["attempt"] for log in tries] == [1, 2, 3]
+    assert telemetry.metric("QuestionDispatchFailures") == [(1.0, "Count")]
+    assert telemetry.metric("QuestionsSubmitted") == [(1.0, "Count")]  # stored all the same
     [stored] = QuestionRepository().list_for_user(ana.user_id, limit=10).items
     assert stored.status is QuestionStatus.PENDING
     assert stored.dispatch_failed_at is not None

@@ -11,6 +11,7 @@ from core.errors import DependencyUnavailable
 from core.models import Question, QuestionStatus
 from core.repository import QuestionRepository
 from tests.api.conftest import Api
+from tests.conftest import Telemetry
 
 SESSIONS = "/api/v1/sessions"
 QUESTIONS = "/api/v1/questions"
@@ -124,7 +125,7 @@ def test_sessions_need_a_token(api: Api) -> None:
 
 
 def test_a_conversation_that_cannot_be_updated_never_costs_the_question(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, monkeypatch: pytest.MonkeyPatch, telemetry: Telemetry
 ) -> None:
     ana = api.user("ana")
 
@@ -136,3 +137,7 @@ def test_a_conversation_that_cannot_be_updated_never_costs_the_question(
     assert accepted.status_code == 202
     published = [json.loads(m["Message"])["question_id"] for m in api.published()]
     assert published == [accepted.json()["question_id"]]
+    warned = telemetry.read().log("The conversation could not be updated")
+    assert warned["level"] == "WARNING"
+    assert warned["question_id"] == accepted.json()["question_id"]
+    assert warned["error"] == "DynamoDB is throttling."
