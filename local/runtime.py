@@ -34,6 +34,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from core import reset
 from core.observability import logger as service_logger
 from handlers import HANDLERS, timeout_of
+from local.atomic_writes import make_dynamodb_writes_atomic
 from local.functions import ACCOUNT, DEFAULT_REGION, FUNCTIONS
 from local.lambda_gateway import Function, LambdaGateway
 from local.logs import TerminalFormatter, use_per_thread_keys
@@ -165,6 +166,7 @@ class EmbeddedRuntime:
             )
             for name, path in FUNCTIONS.items()
         ]
+        make_dynamodb_writes_atomic()
         app = DomainDispatcherApplication(create_backend_app)
         self.gateway = LambdaGateway(app, functions, region=self.region, account=ACCOUNT)
         self._server = make_server(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from core import reset
 from core.models import Completion, QuestionStatus
 from core.observability import metrics
+from local.atomic_writes import make_dynamodb_writes_atomic
 from local.lambda_gateway import LambdaContext
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -175,21 +175,8 @@ def telemetry(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixtu
     return Telemetry(capsys, caplog)
 
 
-# DynamoDB checks a condition and writes in one step; moto, called from several threads at once,
-# can check two writes' conditions before either is written, and then both succeed. The tests of
-# races (one user's hits on the rate limit, overlapping task runs) need the service's atomicity.
-_DYNAMODB_WRITE = threading.RLock()  # a transaction writes through the other methods
-
-
-@pytest.fixture(autouse=True)
-def atomic_dynamodb_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from moto.dynamodb.models import DynamoDBBackend
-
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
-        original = getattr(DynamoDBBackend, name)
-
-        def atomic(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with _DYNAMODB_WRITE:
-                return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, atomic)
+@pytest.fixture(autouse=True, scope="session")
+def atomic_dynamodb_writes() -> None:
+    """moto's writes made atomic, as DynamoDB's are (and as the embedded runtime makes them):
+    the tests of races (one user's hits on the rate limit, overlapping task runs) need it."""
+    make_dynamodb_writes_atomic()
