@@ -76,6 +76,19 @@ def test_a_lock_ends_as_its_oldest_failure_leaves_the_window(
     accounts.login("carla", PASSWORD)  # the first failure left the window
 
 
+def test_a_failure_recorded_at_the_limit_leaves_the_lock_as_it_is(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Wrong passwords at the same moment can record a failure past the limit: not an error."""
+    monkeypatch.setenv("LOGIN_FAILURES_BEFORE_LOCKOUT", "2")
+    reset.clear_caches()
+    throttle = SignInThrottle(RateLimiter(clock=lambda: 1_000_000.0))
+    for _ in range(3):
+        throttle.failed("carla")
+    with pytest.raises(RateLimited):
+        throttle.check_username("carla")
+
+
 def test_a_correct_password_ends_the_run_of_failures(
     aws: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

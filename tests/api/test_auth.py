@@ -117,6 +117,7 @@ def test_refresh_rotates_and_a_reused_refresh_token_is_refused(
 
     reused = api.client.post(REFRESH, json={"refresh_token": first["refresh_token"]})
     assert reused.status_code == 401
+    assert error_of(reused)["message"] == "The refresh token is no longer valid; log in again."
     # A reused token may be a stolen one: the whole session ends, the newest token too.
     after_theft = api.client.post(REFRESH, json={"refresh_token": second["refresh_token"]})
     assert after_theft.status_code == 401
@@ -207,6 +208,8 @@ def test_a_tampered_token_is_refused(api: Api, how: str) -> None:
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert error_of(response)["code"] == "unauthorized"
+    expected = "The token has expired." if how == "expired" else "The token is not valid."
+    assert error_of(response)["message"] == expected
 
 
 @pytest.mark.parametrize(

@@ -26,3 +26,14 @@ def test_a_session_is_remembered_for_its_time_then_forgotten() -> None:
 
 def test_a_request_outside_lambda_has_the_budget_it_was_given() -> None:
     assert RequestBudget(1500).get_remaining_time_in_millis() == 1500
+
+
+def test_the_memory_is_bounded_to_ten_thousand_sessions_and_one() -> None:
+    cache = SessionCache(clock=lambda: 0.0)
+    for n in range(10_001):
+        cache.put("ana", f"s{n}", active=True)
+    assert cache.get("ana", "s0", ttl_seconds=30) is True  # 10,001 held
+    cache.put("ana", "s10001", active=True)  # one more: the memory starts again
+    assert cache.get("ana", "s0", ttl_seconds=30) is None
+    assert cache.get("ana", "s10000", ttl_seconds=30) is None
+    assert cache.get("ana", "s10001", ttl_seconds=30) is True
