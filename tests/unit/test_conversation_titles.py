@@ -1,4 +1,4 @@
-"""A conversation's title is its first question on one line, at most 80 characters, cut at a word."""
+"""A conversation's title: the first question on one line, at most 80 characters."""
 
 from __future__ import annotations
 
