@@ -72,6 +72,9 @@ def test_a_lock_ends_as_its_oldest_failure_leaves_the_window(
     with pytest.raises(RateLimited) as locked:
         accounts.login("carla", PASSWORD)
     assert locked.value.retry_after == 600 - 180
+    assert locked.value.message == (
+        "Too many failed logins for this username; it is locked for now. Try again in 420 s."
+    )
     now[0] += locked.value.retry_after
     accounts.login("carla", PASSWORD)  # the first failure left the window
 
