@@ -188,12 +188,16 @@ def test_a_failed_publish_answers_503_and_leaves_a_marked_question_to_resend(
     assert failed.status_code == 503
     assert failed.headers["Retry-After"]
     assert error_of(failed)["code"] == "publish_failed"
+    [stored] = QuestionRepository().list_for_user(ana.user_id, limit=10).items
+    assert error_of(failed)["message"] == (
+        f"Question {stored.question_id} is saved but could not be queued for an answer; it will "
+        "be sent automatically. Retrying with the same Idempotency-Key sends it now."
+    )
     telemetry.read()
     tries = [log for log in telemetry.logs if log["message"] == "Publishing the question failed"]
     assert [log["attempt"] for log in tries] == [1, 2, 3]
     assert telemetry.metric("QuestionDispatchFailures") == [(1.0, "Count")]
     assert telemetry.metric("QuestionsSubmitted") == [(1.0, "Count")]  # stored all the same
-    [stored] = QuestionRepository().list_for_user(ana.user_id, limit=10).items
     assert stored.status is QuestionStatus.PENDING
     assert stored.dispatch_failed_at is not None
 
