@@ -3,8 +3,8 @@
 Reads mutmut's results (``mutants/core/*.py.meta``) and the mutants judged equivalent, each with
 its reason, from ``tests/mutation/equivalent.toml``. Prints the score, the counts by status and
 every surviving mutant not judged equivalent (``mutmut show <name>`` prints its change). Exits 1
-when the score is below ``--goal`` or a mutant listed as equivalent was killed (the list is
-stale).
+when the score is below ``--goal``, a mutant listed as equivalent was killed (the list is
+stale), or the run has not checked every mutant yet.
 
 Usage: python -m tests.mutation.score [--goal 0.85]
 """
