@@ -226,6 +226,12 @@ def test_validate_uses_moderation_when_a_key_is_configured(
     assert result["moderated"] is True
     assert telemetry.fresh().read().metric("QuestionsValidated") == [(1.0, "Count")]
     assert len(openai_server.calls_for("forbidden-topic", "/v1/moderations")) == 1
+    # A retried task finds the question processing: it was moderated once, not again.
+    retried = validate_question.handler(
+        {"question_id": fine.question_id, "user_id": USER_ID}, lambda_context("validate_question")
+    )
+    assert (retried["status"], retried["moderated"]) == ("processing", False)
+    assert len(openai_server.calls_for("O que é CDB?", "/v1/moderations")) == 1
 
 
 def test_call_openai_pays_for_one_completion_however_often_it_runs(
@@ -288,15 +294,19 @@ def test_call_openai_tries_again_after_a_retryable_failure(
 
 
 def test_persist_answer_stores_everything_once(
-    stored_question: Question, load_event: Event, lambda_context: Context
+    stored_question: Question, load_event: Event, lambda_context: Context, telemetry: Telemetry
 ) -> None:
     move_to(QuestionStatus.PROCESSING)
     event = load_event("persist_answer/task")
+    event["completion"]["cache_key"] = "c" * 64
     assert persist_answer.handler(event, lambda_context("persist_answer"))["status"] == "answered"
     first = QuestionRepository().get(USER_ID, QUESTION_ID)
     # A retried task finds the answer already stored and changes nothing.
+    retried = telemetry.read().fresh()
     assert persist_answer.handler(event, lambda_context("persist_answer"))["status"] == "answered"
     assert QuestionRepository().get(USER_ID, QUESTION_ID) == first
+    assert retried.read().log("Answer already stored")["level"] == "INFO"
+    assert retried.metric("QuestionsAnswered") == []
 
     completion = event["completion"]
     assert first.answer == completion["answer"]
@@ -306,6 +316,7 @@ def test_persist_answer_stores_everything_once(
     assert (first.prompt_tokens, first.completion_tokens) == (412, 58)
     assert first.llm_latency_ms == 1430
     assert first.answered_at is not None and first.processing_at is not None
+    assert first.cache_key == "c" * 64  # where its answer is cached, deleted with the account
     # Its tokens count towards the day's budgets, once however often the task ran.
     assert TokenUsage().spent(USER_ID) == (412 + 58, 412 + 58)
 
@@ -343,9 +354,16 @@ def test_a_reused_answer_costs_no_tokens(
 ) -> None:
     move_to(QuestionStatus.PROCESSING)
     event = load_event("persist_answer/task")
-    event["completion"] |= {"from_cache": True, "cached_from": "01JDXQ3M7T4W5Y8Z9A0B1C2D3F"}
+    event["completion"] |= {
+        "from_cache": True,
+        "cached_from": "01JDXQ3M7T4W5Y8Z9A0B1C2D3F",
+        "cache_key": "c" * 64,
+    }
     assert persist_answer.handler(event, lambda_context("persist_answer"))["status"] == "answered"
     assert TokenUsage().spent(USER_ID) == (0, 0)
+    # The cache entry is the first asker's: deleting this account must not delete it.
+    stored = QuestionRepository().get(USER_ID, QUESTION_ID)
+    assert (stored.from_cache, stored.cache_key) == (True, None)
 
 
 def test_persist_answer_refuses_a_question_that_was_never_processed(
@@ -393,7 +411,7 @@ def test_mark_failed_records_the_caught_error(
 
 
 def test_an_error_without_fixed_words_gives_the_default_message(
-    stored_question: Question, load_event: Event, lambda_context: Context
+    stored_question: Question, load_event: Event, lambda_context: Context, telemetry: Telemetry
 ) -> None:
     move_to(QuestionStatus.PROCESSING)
     event = load_event("mark_failed/failed")
@@ -401,6 +419,24 @@ def test_an_error_without_fixed_words_gives_the_default_message(
     mark_failed.handler(event, lambda_context("mark_failed"))
     stored = QuestionRepository().get(USER_ID, QUESTION_ID)
     assert (stored.error_code, stored.error_message) == ("States.Runtime", DEFAULT_FAILURE_MESSAGE)
+    # A Cause that is not Lambda's error JSON is the detail, as it came.
+    why = telemetry.read().log("Why the question failed")
+    assert why["detail"] == "arn:aws:states:... internal detail"
+
+
+def test_an_error_without_a_cause_is_described_by_its_name(
+    stored_question: Question, load_event: Event, lambda_context: Context, telemetry: Telemetry
+) -> None:
+    move_to(QuestionStatus.PROCESSING)
+    event = load_event("mark_failed/failed")
+    event["error"] = {"Error": "States.Timeout"}
+    assert mark_failed.handler(event, lambda_context("mark_failed"))["status"] == "failed"
+    stored = QuestionRepository().get(USER_ID, QUESTION_ID)
+    assert (stored.error_code, stored.error_message) == (
+        "States.Timeout",
+        FAILURE_MESSAGES["States.Timeout"],
+    )
+    assert telemetry.read().log("Why the question failed")["detail"] == "States.Timeout"
 
 
 def test_mark_rejected_records_why_and_never_overwrites_a_final_status(

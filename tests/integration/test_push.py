@@ -14,10 +14,10 @@ from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from core import reset
-from core.models import AnswerReady, Question, QuestionStatus, Source
+from core.models import AnswerReady, Question, QuestionStatus, Source, ValidateTask
 from core.push import Connections, push_question, push_question_by_id
 from core.repository import QuestionRepository
-from core.steps import record_notification
+from core.steps import record_notification, validate_question
 from tests.conftest import Telemetry
 from tests.integration.conftest import Aws
 
@@ -112,6 +112,14 @@ def test_a_question_in_progress_carries_its_status_only(live: Connections) -> No
     [update] = received("bia-tab")
     assert set(update) == {"type", "question_id", "session_id", "status", "updated_at"}
     assert update["status"] == "processing"
+
+
+def test_validating_a_question_pushes_that_it_is_being_answered(live: Connections) -> None:
+    question = QuestionRepository().create(Question(user_id="bia", session_id="s2", text="Oi?"))
+    validate_question(ValidateTask(user_id="bia", question_id=question.question_id))
+    [update] = received("bia-tab")
+    assert (update["question_id"], update["status"]) == (question.question_id, "processing")
+    assert received("ana-tab-1") == []
 
 
 def test_pushing_never_fails_the_caller(
