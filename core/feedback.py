@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 COMMENT_MAX_CHARS = 1000
 _TOTALS_KEY = {"pk": encode("FEEDBACK"), "sk": encode("TOTAL")}
 _METRIC = {Rating.UP: "AnswersRatedUp", Rating.DOWN: "AnswersRatedDown"}
+# Races with another request rating the same answer that a rating survives (three tries).
+_RACES_RETRIED = 2
 
 
 @dataclass(frozen=True)
@@ -129,16 +131,18 @@ def rate_answer(
     """Rate the user's answered question; NotAnswered (409) for one without an answer yet."""
     questions = questions or QuestionRepository()
     feedback = feedback or FeedbackRepository()
-    attempts = 3  # a rating given at the same moment by another request wins the race
-    for attempt in range(1, attempts + 1):
+
+    def attempt() -> Feedback:
         question = questions.get(user_id, question_id)
         if question.status is not QuestionStatus.ANSWERED:
             raise NotAnswered(
                 f"Question {question_id} is {question.status.value}; only an answer can be rated."
             )
+        return feedback.give(question, rating, comment)
+
+    for _ in range(_RACES_RETRIED):
         try:
-            return feedback.give(question, rating, comment)
+            return attempt()
         except IllegalTransition:
-            if attempt == attempts:
-                raise
-    raise IllegalTransition(f"Question {question_id} could not be rated.", current="answered")
+            continue  # rated at the same moment by another request: read it again
+    return attempt()  # the last try: losing this race too is the caller's 409

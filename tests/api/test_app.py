@@ -13,6 +13,7 @@ from core.accounts import ConfigurationError, signing_key
 from core.settings import DEVELOPMENT_SIGNING_KEY
 from local.dev import exposure_warning
 from tests.api.conftest import Api
+from tests.conftest import Telemetry
 
 
 def test_health_answers_and_reaches_the_table(api: Api) -> None:
@@ -21,12 +22,16 @@ def test_health_answers_and_reaches_the_table(api: Api) -> None:
     assert response.json() == {"status": "ok", "table": "reachable"}
 
 
-def test_health_is_503_when_the_table_cannot_be_reached(api: Api) -> None:
+def test_health_is_503_when_the_table_cannot_be_reached(api: Api, telemetry: Telemetry) -> None:
     boto3.client("dynamodb").delete_table(TableName="toro-assistant")
     response = api.client.get("/api/v1/health")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "dependency_unavailable"
     assert response.headers["Retry-After"]
+    # The operator's log says what was not reachable and why; the client is told neither.
+    why = telemetry.read().log("Request failed")["error"]
+    assert why.startswith("The table is not reachable: ") and "toro-assistant" in why
+    assert "toro-assistant" not in response.text
 
 
 @pytest.mark.parametrize("key", [None, DEVELOPMENT_SIGNING_KEY, "too-short"])
