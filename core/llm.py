@@ -151,7 +151,9 @@ def _api_key(settings: LLMSettings) -> str | None:
                 force_fetch=refused,
             )
         except parameters.exceptions.GetParameterError as exc:
-            raise DependencyUnavailable(f"Could not read the OpenAI key secret: {exc}") from exc
+            raise DependencyUnavailable(
+                f"Could not read the OpenAI key secret {settings.openai_api_key_secret_name}: {exc}"
+            ) from exc
         if refused:
             _KEY_REFUSED.clear()
         return str(secret).strip()

@@ -8,8 +8,10 @@ repeats). Requests with no matching marker are answered normally.
 Outcomes: ``ok``, ``rate_limit`` (429), ``quota`` (429 insufficient_quota), ``auth`` (401),
 ``bad_request`` (400), ``server_error`` (500), ``slow`` (answers after ``slow_seconds``),
 ``malformed`` (200 with a body that is not JSON), ``invented_citation`` (an answer citing an
-entry number the context does not have) and ``content_filter`` (200 with no content, the
-answer withheld by the provider's content filter).
+entry number the context does not have), ``content_filter`` (200 with no content, the
+answer withheld by the provider's content filter), ``no_choices`` (200 with an empty list of
+choices), ``no_message`` (200 with a choice whose message is null) and ``no_usage`` (an answer
+without its token counts, as some compatible servers send).
 
 An answer reads "Scripted answer to: <the question>" and cites every numbered context entry of
 the prompt as ``[n]``; ``reply(marker, text)`` makes it ``text`` instead (markdown, say).
@@ -17,7 +19,8 @@ the prompt as ``[n]``; ``reply(marker, text)`` makes it ``text`` instead (markdo
 is being answered (to change the world while the model works). Moderation flags inputs holding a
 ``flag(marker)`` marker and follows ``script_moderation(marker, outcomes)``, whose outcomes are
 ``ok`` and the error outcomes above.
-Every request's messages are kept in ``calls``, so tests can read the prompt the handlers built.
+Every request is kept in ``calls`` (its messages and its whole body), so tests can read the
+prompt the handlers built and the parameters sent with it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from local.openai_server import (
@@ -50,9 +53,12 @@ OUTCOMES = frozenset(
         "malformed",
         "invented_citation",
         "content_filter",
+        "no_choices",
+        "no_message",
+        "no_usage",
     }
 )
-BILLED = frozenset({"ok", "slow", "invented_citation"})
+BILLED = frozenset({"ok", "slow", "invented_citation", "no_usage"})
 
 _ERRORS: dict[str, tuple[int, dict[str, Any]]] = {
     "rate_limit": (
@@ -92,6 +98,7 @@ class Call:
     text: str
     outcome: str
     messages: tuple[dict[str, Any], ...] = ()
+    body: dict[str, Any] = field(default_factory=dict)
 
 
 class ScriptedOpenAI(OpenAICompatibleServer):
@@ -166,7 +173,7 @@ class ScriptedOpenAI(OpenAICompatibleServer):
         text = user_message(body)
         outcome = self._next_outcome(text)
         messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
-        self._record(Call("/v1/chat/completions", text, outcome, tuple(messages)))
+        self._record(Call("/v1/chat/completions", text, outcome, tuple(messages), body))
         if outcome in _ERRORS:
             return _ERRORS[outcome]
         if outcome == "malformed":
@@ -178,15 +185,25 @@ class ScriptedOpenAI(OpenAICompatibleServer):
             return 200, chat_completion(
                 str(body.get("model", "scripted")), None, 10, 0, finish_reason="content_filter"
             )
+        if outcome in ("no_choices", "no_message"):
+            empty = chat_completion(str(body.get("model", "scripted")), None, 10, 0)
+            if outcome == "no_choices":
+                empty["choices"] = []
+            else:
+                empty["choices"][0]["message"] = None
+            return 200, empty
         prompt = read_prompt(messages)
         citations = "".join(f" [{entry.number}]" for entry in prompt.entries)
         if outcome == "invented_citation":
             citations += f" [{len(prompt.entries) + 7}]"
         answer = self._reply_for(text) or f"Scripted answer to: {prompt.question}{citations}"
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
-        return 200, chat_completion(
+        reply = chat_completion(
             str(body.get("model", "scripted")), answer, prompt_tokens, len(answer.split())
         )
+        if outcome == "no_usage":
+            del reply["usage"]
+        return 200, reply
 
     def moderate(self, body: dict[str, Any]) -> tuple[int, Payload]:
         raw = body.get("input", "")
@@ -194,7 +211,7 @@ class ScriptedOpenAI(OpenAICompatibleServer):
         outcome = self._next_outcome(text, self._moderation_scripts)
         with self._lock:
             flagged = any(marker in text for marker in self._flagged)
-        self._record(Call("/v1/moderations", text, "flagged" if flagged else outcome))
+        self._record(Call("/v1/moderations", text, "flagged" if flagged else outcome, (), body))
         if outcome in _ERRORS:
             return _ERRORS[outcome]
         return 200, moderation_result(str(body.get("model", "omni-moderation-latest")), flagged)

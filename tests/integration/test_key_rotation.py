@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from core import llm, reset
-from core.errors import LLMAuthError
+from core.errors import DependencyUnavailable, LLMAuthError
 from local.scripted_openai import ScriptedOpenAI
 
 SECRET = "toro/test/openai-api-key"
@@ -57,3 +57,32 @@ def test_a_rotated_key_is_used_once_the_cache_expires(model: ScriptedOpenAI) -> 
     parameters.clear_caches()  # type: ignore[no-untyped-call]  # the cache's 5 minutes are over
     llm.get_llm_client().complete(MESSAGES)
     assert model.keys_used[-1] == "sk-new"
+
+
+def test_a_secret_that_cannot_be_read_is_a_dependency_failure_naming_it(
+    model: ScriptedOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY_SECRET_NAME", "toro/test/no-such-secret")
+    reset.clear_caches()
+    with pytest.raises(DependencyUnavailable) as raised:
+        llm.get_llm_client()
+    # Logged for the operator (a 503 or a fixed failure message for the user): which secret.
+    assert raised.value.message.startswith(
+        "Could not read the OpenAI key secret toro/test/no-such-secret: "
+    )
+    assert "ResourceNotFoundException" in raised.value.message
+    assert model.keys_used == []
+
+
+def test_without_a_key_the_model_is_refused_with_how_to_set_one(
+    model: ScriptedOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY_SECRET_NAME")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    reset.clear_caches()
+    with pytest.raises(LLMAuthError) as raised:
+        llm.get_llm_client()
+    assert raised.value.message == (
+        "No OpenAI API key is configured: set OPENAI_API_KEY (or "
+        "OPENAI_API_KEY_SECRET_NAME on AWS)."
+    )

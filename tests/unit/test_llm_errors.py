@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx2
@@ -121,15 +122,42 @@ def test_an_answer_withheld_by_the_content_filter_is_not_retried(
 ) -> None:
     """A 200 with no content and ``finish_reason: content_filter``: asking again gets the same."""
     server.script("map-content-filter", ["content_filter"])
-    with pytest.raises(errors.LLMBadRequest, match="content filter"):
+    with pytest.raises(errors.LLMBadRequest) as raised:
         ask(client, "question map-content-filter")
+    assert raised.value.message == "The model's content filter withheld the answer."
+
+
+@pytest.mark.parametrize(
+    ("outcome", "says"),
+    [
+        ("no_choices", "The model answered with no choices."),
+        ("no_message", "The model answered with an empty message."),
+    ],
+)
+def test_an_answer_with_no_choice_or_no_message_is_unavailable(
+    server: ScriptedOpenAI, client: LLMClient, outcome: str, says: str
+) -> None:
+    server.script(f"map-{outcome}", [outcome])
+    with pytest.raises(errors.LLMUnavailable) as raised:
+        ask(client, f"question map-{outcome}")
+    assert raised.value.message == says
+
+
+def test_an_answer_without_token_counts_counts_none(
+    server: ScriptedOpenAI, client: LLMClient
+) -> None:
+    server.script("map-no-usage", ["no_usage"])
+    reply = ask(client, "question map-no-usage")
+    assert reply.content == "Scripted answer to: question map-no-usage"
+    assert (reply.prompt_tokens, reply.completion_tokens) == (0, 0)
 
 
 def test_connection_refused_is_unavailable() -> None:
     settings = LLMSettings(openai_api_key="k", openai_base_url="http://127.0.0.1:9/v1")
     sdk = openai.OpenAI(api_key="k", base_url="http://127.0.0.1:9/v1", max_retries=0, timeout=1)
-    with pytest.raises(errors.LLMUnavailable):
+    with pytest.raises(errors.LLMUnavailable) as raised:
         ask(LLMClient(settings, sdk), "anyone there?")
+    assert raised.value.message == "Could not reach the model: Connection error."
 
 
 def test_a_completion_reports_model_tokens_and_latency(
@@ -141,6 +169,39 @@ def test_a_completion_reports_model_tokens_and_latency(
     assert completion.prompt_tokens > len(SYSTEM_PROMPT.split()) - 1
     assert completion.completion_tokens == len(completion.content.split())
     assert completion.latency_ms >= 0
+
+
+def test_a_completion_sends_the_configured_model_temperature_and_token_limit(
+    server: ScriptedOpenAI,
+) -> None:
+    settings = LLMSettings(
+        openai_api_key="test-key",
+        openai_base_url=server.base_url,
+        openai_model="gpt-4o",
+        openai_temperature=0.7,
+        openai_max_tokens=321,
+        openai_moderation_model="omni-moderation-2024-09-26",
+    )
+    client = LLMClient(settings, openai.OpenAI(api_key="test-key", base_url=server.base_url))
+    assert ask(client, "question map-parameters").model == "gpt-4o"
+    [call] = server.calls_for("map-parameters")
+    sent = {name: call.body.get(name) for name in ("model", "temperature", "max_completion_tokens")}
+    assert sent == {"model": "gpt-4o", "temperature": 0.7, "max_completion_tokens": 321}
+    assert not client.is_flagged("question map-parameters")
+    [moderation] = server.calls_for("map-parameters", "/v1/moderations")
+    assert moderation.body["model"] == "omni-moderation-2024-09-26"
+
+
+def test_a_completion_measures_how_long_the_model_took(server: ScriptedOpenAI) -> None:
+    """The ``slow`` outcome answers after 1.5 s: the latency covers it, and no more than the
+    call's own time."""
+    settings = LLMSettings(openai_api_key="test-key", openai_base_url=server.base_url)
+    sdk = openai.OpenAI(api_key="test-key", base_url=server.base_url, max_retries=0, timeout=10)
+    server.script("map-latency", ["slow"])
+    started = time.perf_counter()
+    reply = ask(LLMClient(settings, sdk), "question map-latency")
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    assert 1500 <= reply.latency_ms <= elapsed_ms
 
 
 def test_moderation_flags_only_what_the_server_flags(
@@ -172,7 +233,10 @@ def test_a_moderation_failure_is_mapped_like_a_completion_failure(
 def test_unknown_exceptions_never_escape_unmapped() -> None:
     mapped = map_sdk_error(RuntimeError("boom"))
     assert isinstance(mapped, errors.LLMUnavailable)
-    assert "RuntimeError" in mapped.message
+    assert mapped.message == "The model call failed unexpectedly: RuntimeError: boom"
+    other = map_sdk_error(openai.OpenAIError("the SDK gave up"))
+    assert type(other) is errors.LLMUnavailable
+    assert other.message == "The model call failed: the SDK gave up"
 
 
 def test_system_prompt_sets_the_rules_of_an_investment_assistant() -> None:
