@@ -40,6 +40,14 @@ def _everything() -> list[dict[str, Any]]:
     return boto3.client("dynamodb").scan(TableName="toro-assistant")["Items"]
 
 
+def _idempotency_records_of(user: User) -> list[dict[str, Any]]:
+    return [
+        item
+        for item in _everything()
+        if item["pk"]["S"].startswith("IDEMPOTENCY#") and user.user_id in json.dumps(item)
+    ]
+
+
 def test_the_export_holds_everything_about_the_caller_and_no_secret(api: Api) -> None:
     ana = api.user("ana")
     question_id = _answered(api, ana, "O que é o Tesouro Selic?")
@@ -82,7 +90,11 @@ def test_deleting_the_account_leaves_nothing_of_it(api: Api) -> None:
             "status": {"S": "COMPLETED"},
         },
     )
-    kept = _answered(api, bia, "E o CDB?", answer="O CDB é um título de banco.")
+    kept = _answered(
+        api, bia, "E o CDB?", answer="O CDB é um título de banco.", **{"Idempotency-Key": "k2"}
+    )
+    bias_records = _idempotency_records_of(bia)
+    assert bias_records  # her question's record, kept for a day
     Connections().add(ana.user_id, "ana-connection")  # a live connection still open
     open_question = api.ask(ana, "Quanto rende a poupança?").json()["question_id"]
 
@@ -118,6 +130,7 @@ def test_deleting_the_account_leaves_nothing_of_it(api: Api) -> None:
         == 201
     )
     assert QuestionRepository().get(bia.user_id, kept).answer == "O CDB é um título de banco."
+    assert _idempotency_records_of(bia) == bias_records
 
 
 def test_a_cached_answer_made_from_someone_else_s_question_stays(api: Api) -> None:
