@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from core.cache import AnswerCache
+from core.errors import LLMUnavailable
 from core.models import Question, QuestionStatus
 from core.repository import QuestionRepository
 from handlers import call_openai, mark_failed, persist_answer, retrieve_context, validate_question
@@ -64,6 +65,17 @@ def test_the_answer_stores_the_sources_it_cites_and_drops_invented_ones(
     invented = f"[{len(retrieved) + 7}]"
     assert invented not in completion["answer"] and invented not in (question.answer or "")
     assert question.grounded is True
+
+
+def test_an_answer_of_nothing_but_citation_markers_is_no_answer(
+    aws: Aws, openai_server: ScriptedOpenAI, lambda_context: Context
+) -> None:
+    """Markers of entries the context does not have are removed, which leaves nothing: that is
+    unavailable (retried by the workflow), never stored as an empty answer."""
+    openai_server.reply("only-markers", " [97] [98] ")  # no entry has these numbers
+    with pytest.raises(LLMUnavailable) as raised:
+        run("Como funciona o FGC? only-markers", "S-markers", lambda_context, persist=False)
+    assert raised.value.message == "The model answered with nothing but citation markers."
 
 
 def test_a_follow_up_carries_the_conversation_into_retrieval_and_prompt(

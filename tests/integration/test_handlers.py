@@ -266,6 +266,10 @@ def test_call_openai_pays_for_one_completion_however_often_it_runs(
     assert first == second
     assert first["answer"] == "Scripted answer to: O que é o Tesouro Selic? [1] [2]"
     assert [source["id"] for source in first["sources"]] == ["tesouro-selic", "taxa-selic"]
+    # In the question's language (the event's retrieval says pt): the sources and the context.
+    assert first["sources"][1]["title"] == "Taxa Selic"
+    prompt = openai_server.calls_for("Tesouro Selic")[0].messages[-1]["content"]
+    assert "Taxa Selic" in prompt and "The Selic rate" not in prompt
     assert first["grounded"] is True
     assert first["kb_version"] == get_knowledge_base().version
     assert first["model"] == "gpt-4o-mini"
@@ -626,8 +630,21 @@ def test_two_call_openai_at_once_pay_for_one_completion(
     while not openai_server.calls_for("[at-once]"):  # the first is waiting on the model
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    with pytest.raises(CompletionInProgress):  # retried by the workflow's Retry
+    with pytest.raises(CompletionInProgress) as raised:  # retried by the workflow's Retry
         call_openai.handler(event, lambda_context("call_openai"))
+    assert raised.value.message == (
+        f"A completion for question {question.question_id} is already in progress."
+    )
+    # The lock lasts no longer than the invocation holding it could (30 s here): a function
+    # that died mid-call leaves a question the workflow's retries can still answer.
+    [record] = clients.dynamodb().query(
+        TableName="toro-assistant",
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "IDEMPOTENCY#call_openai"}},
+    )["Items"]
+    assert record["status"]["S"] == "INPROGRESS"
+    lock_ms = int(record["in_progress_expiration"]["N"]) - time.time() * 1000
+    assert 20_000 < lock_ms <= 30_000
     first.join(timeout=10)
     again = call_openai.handler(event, lambda_context("call_openai"))
     assert again == results[0]

@@ -13,7 +13,7 @@ from botocore.awsrequest import AWSResponse
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
-from core import reset
+from core import clients, reset
 from core.models import AnswerReady, Question, QuestionStatus, Source, ValidateTask
 from core.push import Connections, push_question, push_question_by_id
 from core.repository import QuestionRepository
@@ -203,7 +203,19 @@ GONE_EVENT = "before-call.apigatewaymanagementapi.PostToConnection"
 def test_a_connection_that_has_gone_is_forgotten(live: Connections, gone_connections: None) -> None:
     live.add("ana", "gone-tab")
     assert sorted(live.of_user("ana")) == ["ana-tab-1", "ana-tab-2", "gone-tab"]
-    assert push_question(_answered()) == 2  # the two open tabs
+    answered = _answered()
+    reads: list[str] = []
+
+    def count_reads(params: dict[str, Any], **_: Any) -> None:
+        reads.append(params["Key"]["pk"]["S"])
+
+    events = clients.dynamodb().meta.events
+    events.register("before-parameter-build.dynamodb.GetItem", count_reads)
+    try:
+        assert push_question(answered) == 2  # the two open tabs
+    finally:
+        events.unregister("before-parameter-build.dynamodb.GetItem", count_reads)
+    assert reads == []  # whose connection it was is known: forgotten without reading it
     assert sorted(live.of_user("ana")) == ["ana-tab-1", "ana-tab-2"]
     left = json.dumps(boto3.client("dynamodb").scan(TableName="toro-assistant")["Items"])
     assert "gone-tab" not in left  # both of its items went
