@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -26,7 +27,7 @@ def test_the_version_is_a_hash_of_the_content(tmp_path: Path) -> None:
     entry = copy / "cdb.toml"
     entry.write_text(entry.read_text(encoding="utf-8").replace("FGC", "Fundo Garantidor"))
     assert load(copy).version != load().version
-    assert load().version.startswith("kb-")
+    assert re.fullmatch(r"kb-[0-9a-f]{12}", load().version)
 
 
 def _broken(tmp_path: Path, name: str, text: str) -> str:
@@ -68,3 +69,32 @@ def test_bad_values_are_explained(tmp_path: Path) -> None:
     assert "cdb.toml" in message
     assert "url:" in message
     assert "pt.keywords: List should have at least 1 item" in message
+
+
+def test_an_unknown_entry_is_named() -> None:
+    with pytest.raises(KnowledgeBaseError) as raised:
+        load().get("no-such-entry")
+    assert str(raised.value) == "No knowledge-base entry 'no-such-entry'."
+
+
+def test_a_directory_without_entries_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(KnowledgeBaseError) as raised:
+        load(tmp_path)
+    assert str(raised.value) == f"No knowledge-base entries (*.toml) in {tmp_path}."
+
+
+def test_every_broken_file_is_listed_one_per_line(tmp_path: Path) -> None:
+    copy = tmp_path / "knowledge"
+    shutil.copytree(DEFAULT_DIRECTORY, copy)
+    (copy / "a-broken.toml").write_text('id = "a-broken"\nbody = """never closed\n')
+    (copy / "z-broken.toml").write_text("[[not an entry]]\nx = 1\n")
+    (copy / "m-list.toml").write_text("not_a_table = 1\n")
+    with pytest.raises(KnowledgeBaseError) as raised:
+        load(copy)
+    lines = str(raised.value).split("\n")
+    assert lines[0] == "Knowledge base is not valid:"
+    assert [line.split(":")[0] for line in lines[1:]] == [
+        "- a-broken.toml",
+        "- m-list.toml",
+        "- z-broken.toml",
+    ]

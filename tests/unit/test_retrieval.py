@@ -163,3 +163,41 @@ def test_two_letter_terms_are_content_words() -> None:
 
     assert words("Quanto de IR pago?") == [frozenset({"ir"}), frozenset({"pag", "pago"})]
     assert words("e o a") == []
+
+
+def test_portuguese_plurals_meet_their_singular_from_five_letters() -> None:
+    """'ações' is 'acoes' once folded: five letters, the shortest such plural, met as 'ação';
+    shorter words ending so ('goes') are English, not plurals."""
+    from core.text import words
+
+    assert words("ações") == words("ação")
+    assert words("opções") == words("opção")
+    assert words("goes") != words("gao")
+
+
+def test_a_stem_s_vocabulary_holds_its_prefixes_of_five_characters_or_more() -> None:
+    from core.text import vocabulary
+
+    assert vocabulary(["garantidor"]) == {
+        "garan",
+        "garant",
+        "garanti",
+        "garantid",
+        "garantido",
+        "garantidor",
+    }
+    assert vocabulary(["ir", "fgc"]) == {"ir", "fgc"}  # short stems: only themselves
+
+
+def test_nothing_to_cover_is_not_covered() -> None:
+    from core.text import covered, vocabulary, words
+
+    assert covered([], vocabulary("Tesouro Selic")) == 0.0
+    assert covered(words("Tesouro Selic"), vocabulary("Tesouro Selic")) == 1.0
+
+
+def test_an_accent_makes_a_question_portuguese_whatever_its_words() -> None:
+    """English marker words outnumber the Portuguese here; the 'ã' decides."""
+    assert detect_language("What is the IPCA+ do Tesouro, não sei") == "pt"
+    assert detect_language("WHAT IS THE IPCA+ DO TESOURO, NÃO SEI") == "pt"
+    assert detect_language("What is the IPCA+ do Tesouro, nao sei") == "en"
