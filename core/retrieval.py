@@ -54,8 +54,6 @@ class Hit:
 
 
 class Retriever(Protocol):
-    knowledge_base: KnowledgeBase
-
     def rank(self, query: Query, limit: int) -> list[Hit]:
         """The best ``limit`` entries for ``query``, best first, with no relevance bar."""
         ...
@@ -63,7 +61,6 @@ class Retriever(Protocol):
 
 class BM25Retriever:
     def __init__(self, knowledge_base: KnowledgeBase) -> None:
-        self.knowledge_base = knowledge_base
         self._ids = [entry.id for entry in knowledge_base]
         documents = [stems(entry.document()) for entry in knowledge_base]
         self._vocabularies = [vocabulary(document) for document in documents]

@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
+from core import reset
 from core.cache import AnswerCache
 from core.errors import LLMUnavailable
 from core.models import Question, QuestionStatus
 from core.repository import QuestionRepository
+from core.text import count_tokens
 from handlers import call_openai, mark_failed, persist_answer, retrieve_context, validate_question
 from local.lambda_gateway import LambdaContext
 from local.scripted_openai import ScriptedOpenAI
@@ -92,6 +94,37 @@ def test_a_follow_up_carries_the_conversation_into_retrieval_and_prompt(
     assert "[1]" not in messages[2]["content"]  # the earlier answer's markers are taken out
     assert all("ETF" not in m["content"] for m in messages[:3])
     assert other.session_id != first.session_id
+
+
+def test_the_conversation_s_token_budget_counts_questions_and_answers(
+    aws: Aws,
+    openai_server: ScriptedOpenAI,
+    lambda_context: Context,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A budget with room for the last turn and the question (not the answer) of the one
+    before: only the last turn goes into the follow-up."""
+    older, _, _ = run("What is a CDB?", "S-budget", lambda_context)
+    last, _, _ = run("And an LCI?", "S-budget", lambda_context)
+    cost = count_tokens(last.text) + count_tokens(last.answer or "")
+    monkeypatch.setenv("CONVERSATION_TOKEN_BUDGET", str(cost + count_tokens(older.text)))
+    reset.clear_caches()
+    _, retrieval, _ = run("And how are they taxed?", "S-budget", lambda_context)
+    assert retrieval["turns"] == [last.question_id]
+
+
+def test_the_number_of_entries_retrieved_is_configured(
+    aws: Aws,
+    openai_server: ScriptedOpenAI,
+    lambda_context: Context,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, three, _ = run("LCI e LCA pagam imposto de renda?", "S-top-3", lambda_context)
+    assert len(three["entries"]) > 1
+    monkeypatch.setenv("RETRIEVAL_TOP_K", "1")
+    reset.clear_caches()
+    _, one, _ = run("LCI e LCA pagam imposto de renda?", "S-top-1", lambda_context)
+    assert one["entries"] == three["entries"][:1]
 
 
 def test_a_repeated_first_question_is_served_from_the_cache(

@@ -201,3 +201,52 @@ def test_an_accent_makes_a_question_portuguese_whatever_its_words() -> None:
     assert detect_language("What is the IPCA+ do Tesouro, não sei") == "pt"
     assert detect_language("WHAT IS THE IPCA+ DO TESOURO, NÃO SEI") == "pt"
     assert detect_language("What is the IPCA+ do Tesouro, nao sei") == "en"
+
+
+def test_a_follow_up_of_only_stop_words_is_searched_by_the_conversation(
+    retriever: Retriever,
+) -> None:
+    """'E isso?' has no content word of its own: the conversation alone says what it is about,
+    scored exactly as the earlier question would be."""
+    follow_up = retriever.rank(Query("E isso?", ("O que é uma LCI?",)), 5)
+    assert follow_up == retriever.rank(Query("O que é uma LCI?"), 5)
+    assert follow_up[0].entry_id == "lci-lca"
+    assert retriever.rank(Query("E isso?"), 5) == []
+
+
+def test_only_entries_that_share_a_word_are_ranked(retriever: Retriever) -> None:
+    everything = len(get_knowledge_base())
+    hits = retriever.rank(
+        Query("Qual o rendimento do Tesouro Selic para aposentadoria?"), everything
+    )
+    assert 0 < len(hits) < everything
+    assert all(hit.score > 0 for hit in hits)
+    assert any(hit.score < 1 for hit in hits)  # weak matches are ranked too, not dropped
+
+
+def test_scores_and_coverage_are_rounded_to_four_places(retriever: Retriever) -> None:
+    """Three content words: an entry with two of them covers 0.6667 of the question."""
+    hits = retriever.rank(Query("Rendimento do Tesouro na aposentadoria"), 20)
+    for values in ([hit.score for hit in hits], [hit.coverage for hit in hits]):
+        assert all(value == round(value, 4) for value in values)
+        assert any(value != round(value, 3) for value in values)  # and not to fewer
+    assert 0.6667 in [hit.coverage for hit in hits]
+
+
+def test_search_keeps_at_most_its_limit(retriever: Retriever) -> None:
+    question = Query("LCI e LCA pagam imposto de renda?")
+    assert len(search(retriever, question, 3)) > 1
+    assert len(search(retriever, question, 1)) == 1
+
+
+def test_the_relevance_bars_are_inclusive() -> None:
+    """At the coverage threshold, at the minimum score and at the share of the best: kept."""
+    from core.retrieval import COVERAGE_THRESHOLD, KEEP_SHARE, MIN_SCORE, Hit, relevant
+
+    best = Hit("best", 2.5, COVERAGE_THRESHOLD)
+    at_share = Hit("at-share", KEEP_SHARE * 2.5, 1.0)
+    below_share = Hit("below-share", 0.5, 1.0)
+    assert relevant([best, at_share, below_share]) == [best, at_share]
+    assert relevant([Hit("just-enough", MIN_SCORE, 1.0)]) == [Hit("just-enough", MIN_SCORE, 1.0)]
+    assert relevant([Hit("too-weak", MIN_SCORE - 0.01, 1.0)]) == []
+    assert relevant([Hit("uncovered", 9.0, COVERAGE_THRESHOLD - 0.01)]) == []
