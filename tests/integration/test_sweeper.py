@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 import boto3
 import pytest
 
-from core import reset
+from core import clients, reset
 from core.models import Question, QuestionStatus, utc_now
 from core.repository import QuestionRepository
 from core.settings import get_settings
@@ -140,3 +141,105 @@ def test_every_running_execution_is_counted(aws: Aws, stored_question: Question)
         sfn.start_execution(stateMachineArn=aws.state_machine_arn, name=question_id, input="{}")
     report = Sweeper().sweep(now=later())
     assert (report.examined, report.running, report.resent) == (2, 2, [])
+
+
+def _aborted(aws: Aws, user_id: str) -> str:
+    """A pending question whose execution was started and then stopped (by hand, say)."""
+    question = QuestionRepository().create(Question(user_id=user_id, session_id="s", text="Oi?"))
+    sfn = boto3.client("stepfunctions")
+    arn = sfn.start_execution(
+        stateMachineArn=aws.state_machine_arn, name=question.question_id, input="{}"
+    )["executionArn"]
+    sfn.stop_execution(executionArn=arn)
+    return question.question_id
+
+
+def _lost(user_id: str) -> str:
+    """A processing question with no execution at all."""
+    repository = QuestionRepository()
+    question = repository.create(Question(user_id=user_id, session_id="s", text="Oi?"))
+    repository.transition(user_id, question.question_id, QuestionStatus.PROCESSING)
+    return question.question_id
+
+
+def test_the_batch_bounds_failures_too_and_each_status_has_its_own(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SWEEPER_BATCH", "2")
+    reset.clear_caches()
+    pending = sorted(_aborted(aws, f"pending{n}") for n in range(3))
+    processing = sorted(_lost(f"processing{n}") for n in range(2))
+    report = Sweeper().sweep(now=later())
+    # Two of the three pending (oldest first), then the processing ones, within their own two.
+    assert report.failed == pending[:2] + processing
+    assert Sweeper().sweep(now=later()).failed == pending[2:]
+
+
+def test_questions_sent_again_a_moment_ago_are_read_past_but_never_more_than_four_batches(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SWEEPER_BATCH", "1")
+    reset.clear_caches()
+    repository = QuestionRepository()
+    now = later()
+    for n in range(6):
+        question = repository.create(Question(user_id=f"user{n}", session_id="s", text="Oi?"))
+        repository.mark_resent(question.user_id, question.question_id, now)
+    report = Sweeper().sweep(now=now)
+    assert (report.examined, report.resent) == (4, [])
+
+
+def test_a_question_deleted_after_the_index_was_read_is_passed_over(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its user deleted the account while the sweeper ran: the next questions still go."""
+    repository = QuestionRepository()
+    gone, *kept = [
+        repository.create(Question(user_id=f"user{n}", session_id="s", text="Oi?"))
+        for n in range(3)
+    ]
+    table = boto3.client("dynamodb")  # another client: the account deletion, elsewhere
+
+    def delete_first(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"]["sk"] == {"S": f"Q#{gone.question_id}"}:
+            table.delete_item(
+                TableName="toro-assistant",
+                Key={"pk": {"S": f"USER#{gone.user_id}"}, "sk": {"S": f"Q#{gone.question_id}"}},
+            )
+
+    events = clients.dynamodb().meta.events
+    events.register("before-parameter-build.dynamodb.GetItem", delete_first)
+    try:
+        report = Sweeper().sweep(now=later())
+    finally:
+        events.unregister("before-parameter-build.dynamodb.GetItem", delete_first)
+    assert report.examined == 3
+    assert sorted(report.resent) == sorted(question.question_id for question in kept)
+
+
+def test_a_question_answered_while_the_sweeper_looked_is_not_failed(
+    aws: Aws, stored_question: Question, telemetry: Telemetry
+) -> None:
+    """The answer arrives between the sweeper's read and its write: it stands, and the user
+    is told nothing more."""
+    move_to(QuestionStatus.PROCESSING)
+    answered = False
+
+    def answer_first(params: dict[str, Any], **_: Any) -> None:
+        nonlocal answered
+        if not answered and {"S": "failed"} in params["ExpressionAttributeValues"].values():
+            answered = True
+            QuestionRepository().transition(
+                USER_ID, QUESTION_ID, QuestionStatus.ANSWERED, answer="Just in time."
+            )
+
+    events = clients.dynamodb().meta.events
+    events.register("before-parameter-build.dynamodb.UpdateItem", answer_first)
+    try:
+        report = Sweeper().sweep(now=later())
+    finally:
+        events.unregister("before-parameter-build.dynamodb.UpdateItem", answer_first)
+    assert answered and (report.examined, report.failed) == (1, [])
+    assert QuestionRepository().get(USER_ID, QUESTION_ID).answer == "Just in time."
+    assert published(aws, aws.answers_queue_url) == []
+    assert telemetry.read().metric("QuestionsFailedBySweeper") == []
