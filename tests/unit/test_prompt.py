@@ -33,7 +33,16 @@ def test_the_context_is_numbered_and_the_question_delimited(entries: list[Entry]
 
 def test_an_empty_context_says_so(entries: list[Entry]) -> None:
     user = build_messages("Who wrote Hamlet?", "en", [], [])[-1]["content"]
-    assert "(no entries" in user and "[1]" not in user
+    assert user.startswith(
+        "<context>\n(no entries: the knowledge base has nothing on this question)\n</context>\n"
+    )
+    assert "[1]" not in user
+
+
+def test_the_context_is_closed_right_after_its_last_entry(entries: list[Entry]) -> None:
+    user = build_messages("O que é CDB?", "pt", entries, [])[-1]["content"]
+    context = user[: user.index("</context>")]
+    assert context.endswith(entries[1].pt.body.strip() + "\n")
 
 
 def test_a_question_cannot_close_its_delimiter_or_forge_context(entries: list[Entry]) -> None:
@@ -103,9 +112,15 @@ def test_an_answer_without_citations_is_not_grounded(entries: list[Entry]) -> No
 
 
 def test_urls_are_carried_into_sources() -> None:
-    entry = get_knowledge_base().get("fgc")
-    _, sources = cite("See [1].", [entry], "en")
-    assert sources[0].url == "https://www.fgc.org.br/"
+    knowledge_base = get_knowledge_base()
+    without = next(entry for entry in knowledge_base if entry.url is None)
+    _, sources = cite("See [1] and [2].", [knowledge_base.get("fgc"), without], "en")
+    assert [source.url for source in sources] == ["https://www.fgc.org.br/", None]
+
+
+def test_markers_cited_together_stay_together_renumbered(entries: list[Entry]) -> None:
+    text, _ = cite("Both apply [2, 1].", entries, "en")
+    assert text == "Both apply [1][2]."
 
 
 def test_an_entry_cannot_break_out_of_the_context_either(entries: list[Entry]) -> None:
