@@ -164,7 +164,10 @@ def signing_key(settings: AuthSettings | None = None) -> str:
                 )
             ).strip()
         except parameters.exceptions.GetParameterError as exc:
-            raise DependencyUnavailable(f"Could not read the signing key secret: {exc}") from exc
+            raise DependencyUnavailable(
+                f"Could not read the signing key secret {settings.token_signing_key_secret_name}: "
+                f"{exc}"
+            ) from exc
     if settings.is_development and not key:
         return _process_key()
     if not key or key == DEVELOPMENT_SIGNING_KEY:

@@ -136,6 +136,28 @@ def test_new_accounts_are_bounded_per_client_address(api: Api) -> None:
     assert int(refused.headers["Retry-After"]) > 60
 
 
+def test_each_address_limit_says_which_it_is_and_for_how_long(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new account counts as a sign-in request too; its own window is an hour."""
+    monkeypatch.setenv("AUTH_ATTEMPTS_PER_MINUTE", "2")
+    monkeypatch.setenv("REGISTRATIONS_PER_HOUR", "1")
+    reset.clear_caches()
+    throttle = SignInThrottle(RateLimiter(clock=lambda: 1_000_000.0))
+    throttle.request("203.0.113.7", "register")
+    with pytest.raises(RateLimited) as accounts:
+        throttle.request("203.0.113.7", "register")
+    assert accounts.value.message == (
+        "Too many new accounts from this address. Try again in 3600 s."
+    )
+    with pytest.raises(RateLimited) as requests:
+        throttle.request("203.0.113.7", "login")
+    assert requests.value.message == (
+        "Too many sign-in requests from this address. Try again in 60 s."
+    )
+    throttle.request("198.51.100.4", "login")  # another address, its own counts
+
+
 def test_the_sign_in_429s_are_in_the_openapi_document(api: Api) -> None:
     paths = api.client.get("/openapi.json").json()["paths"]
     for path in ("/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/auth/refresh"):
