@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from core import clients
 from core.models import Question, QuestionStatus
 from core.repository import QuestionRepository
 from local.provision import (
@@ -26,6 +28,19 @@ from state_machine.render import TASK_FUNCTIONS
 QUESTION_ID = "01JDXQ3M7T4W5Y8Z9A0B1C2D3E"
 USER_ID = "ana"
 SESSION_ID = "01JDXQ2ZSESSIONANA000000"
+
+
+@contextmanager
+def hooked(event: str, handler: Callable[..., Any]) -> Iterator[None]:
+    """``handler`` called on a botocore ``event`` of the project's DynamoDB client (such as
+    ``before-parameter-build.dynamodb.GetItem``) while the block runs: to watch the calls made,
+    or to change the table just before one, as another request would."""
+    events = clients.dynamodb().meta.events
+    events.register(event, handler)
+    try:
+        yield
+    finally:
+        events.unregister(event, handler)
 
 
 @dataclass

@@ -8,12 +8,11 @@ from typing import Any
 
 import pytest
 
-from core import clients
 from core.errors import IllegalTransition
 from core.feedback import FeedbackRepository, rate_answer
 from core.models import Question, QuestionStatus, Rating
 from core.repository import QuestionRepository
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Aws, hooked
 
 USER = "ana"
 
@@ -50,12 +49,8 @@ def rival(aws: Aws) -> Iterator[Rival]:
     repository.transition(USER, question.question_id, QuestionStatus.PROCESSING)
     repository.transition(USER, question.question_id, QuestionStatus.ANSWERED, answer="Uma taxa.")
     racing = Rival(question.question_id)
-    event = "before-call.dynamodb.TransactWriteItems"
-    clients.dynamodb().meta.events.register(event, racing)
-    try:
+    with hooked("before-call.dynamodb.TransactWriteItems", racing):
         yield racing
-    finally:
-        clients.dynamodb().meta.events.unregister(event, racing)
 
 
 def _stored(rival: Rival) -> tuple[Rating | None, str | None]:

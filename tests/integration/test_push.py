@@ -13,13 +13,13 @@ from botocore.awsrequest import AWSResponse
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
-from core import clients, reset
+from core import reset
 from core.models import AnswerReady, Question, QuestionStatus, Source, ValidateTask
 from core.push import Connections, push_question, push_question_by_id
 from core.repository import QuestionRepository
 from core.steps import record_notification, validate_question
 from tests.conftest import Telemetry
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Aws, hooked
 
 ENDPOINT = "https://abc123.execute-api.us-east-1.amazonaws.com"
 
@@ -209,12 +209,8 @@ def test_a_connection_that_has_gone_is_forgotten(live: Connections, gone_connect
     def count_reads(params: dict[str, Any], **_: Any) -> None:
         reads.append(params["Key"]["pk"]["S"])
 
-    events = clients.dynamodb().meta.events
-    events.register("before-parameter-build.dynamodb.GetItem", count_reads)
-    try:
+    with hooked("before-parameter-build.dynamodb.GetItem", count_reads):
         assert push_question(answered) == 2  # the two open tabs
-    finally:
-        events.unregister("before-parameter-build.dynamodb.GetItem", count_reads)
     assert reads == []  # whose connection it was is known: forgotten without reading it
     assert sorted(live.of_user("ana")) == ["ana-tab-1", "ana-tab-2"]
     left = json.dumps(boto3.client("dynamodb").scan(TableName="toro-assistant")["Items"])

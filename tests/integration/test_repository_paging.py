@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from core import clients
 from core.models import Question, QuestionStatus
 from core.repository import QuestionRepository
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Aws, hooked
 
 USER = "paging-user"
 
@@ -24,12 +23,8 @@ def queries(aws: Aws) -> Iterator[list[Any]]:
     def record(params: dict[str, Any], **_: Any) -> None:
         limits.append(params.get("Limit"))
 
-    events = clients.dynamodb().meta.events
-    events.register("before-parameter-build.dynamodb.Query", record)
-    try:
+    with hooked("before-parameter-build.dynamodb.Query", record):
         yield limits
-    finally:
-        events.unregister("before-parameter-build.dynamodb.Query", record)
 
 
 def _ask(count: int) -> list[str]:

@@ -9,14 +9,14 @@ from typing import Any
 import boto3
 import pytest
 
-from core import clients, reset
+from core import reset
 from core.models import Question, QuestionStatus, utc_now
 from core.repository import QuestionRepository
 from core.settings import get_settings
 from core.steps import FAILURE_MESSAGES
 from core.sweeper import STOPPED, Sweeper
 from tests.conftest import Telemetry
-from tests.integration.conftest import QUESTION_ID, USER_ID, Aws, move_to
+from tests.integration.conftest import QUESTION_ID, USER_ID, Aws, hooked, move_to
 
 
 def later() -> datetime:
@@ -207,12 +207,8 @@ def test_a_question_deleted_after_the_index_was_read_is_passed_over(
                 Key={"pk": {"S": f"USER#{gone.user_id}"}, "sk": {"S": f"Q#{gone.question_id}"}},
             )
 
-    events = clients.dynamodb().meta.events
-    events.register("before-parameter-build.dynamodb.GetItem", delete_first)
-    try:
+    with hooked("before-parameter-build.dynamodb.GetItem", delete_first):
         report = Sweeper().sweep(now=later())
-    finally:
-        events.unregister("before-parameter-build.dynamodb.GetItem", delete_first)
     assert report.examined == 3
     assert sorted(report.resent) == sorted(question.question_id for question in kept)
 
@@ -233,12 +229,8 @@ def test_a_question_answered_while_the_sweeper_looked_is_not_failed(
                 USER_ID, QUESTION_ID, QuestionStatus.ANSWERED, answer="Just in time."
             )
 
-    events = clients.dynamodb().meta.events
-    events.register("before-parameter-build.dynamodb.UpdateItem", answer_first)
-    try:
+    with hooked("before-parameter-build.dynamodb.UpdateItem", answer_first):
         report = Sweeper().sweep(now=later())
-    finally:
-        events.unregister("before-parameter-build.dynamodb.UpdateItem", answer_first)
     assert answered and (report.examined, report.failed) == (1, [])
     assert QuestionRepository().get(USER_ID, QUESTION_ID).answer == "Just in time."
     assert published(aws, aws.answers_queue_url) == []
