@@ -252,3 +252,11 @@ def test_the_relevance_bars_are_inclusive() -> None:
     assert relevant([Hit("just-enough", MIN_SCORE, 1.0)]) == [Hit("just-enough", MIN_SCORE, 1.0)]
     assert relevant([Hit("too-weak", MIN_SCORE - 0.01, 1.0)]) == []
     assert relevant([Hit("uncovered", 9.0, COVERAGE_THRESHOLD - 0.01)]) == []
+
+
+def test_a_retriever_built_afresh_finds_every_paraphrase_s_entry_first() -> None:
+    """The same promise as above, with an index built inside the test: how each entry is put
+    into the index (its titles, keywords and body) is judged here, not in a shared fixture."""
+    fresh = BM25Retriever(get_knowledge_base())
+    for question, entry_id in PARAPHRASES:
+        assert ids(fresh, Query(question))[0] in entry_id.split("|"), question
