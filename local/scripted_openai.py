@@ -97,8 +97,12 @@ class Call:
     path: str
     text: str
     outcome: str
-    messages: tuple[dict[str, Any], ...] = ()
     body: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def messages(self) -> tuple[dict[str, Any], ...]:
+        """The request's chat messages (none for a moderation)."""
+        return tuple(m for m in self.body.get("messages") or [] if isinstance(m, dict))
 
 
 class ScriptedOpenAI(OpenAICompatibleServer):
@@ -172,8 +176,9 @@ class ScriptedOpenAI(OpenAICompatibleServer):
     def complete(self, body: dict[str, Any]) -> tuple[int, Payload]:
         text = user_message(body)
         outcome = self._next_outcome(text)
-        messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
-        self._record(Call("/v1/chat/completions", text, outcome, tuple(messages), body))
+        call = Call("/v1/chat/completions", text, outcome, body)
+        self._record(call)
+        messages = list(call.messages)
         if outcome in _ERRORS:
             return _ERRORS[outcome]
         if outcome == "malformed":
@@ -211,7 +216,7 @@ class ScriptedOpenAI(OpenAICompatibleServer):
         outcome = self._next_outcome(text, self._moderation_scripts)
         with self._lock:
             flagged = any(marker in text for marker in self._flagged)
-        self._record(Call("/v1/moderations", text, "flagged" if flagged else outcome, (), body))
+        self._record(Call("/v1/moderations", text, "flagged" if flagged else outcome, body))
         if outcome in _ERRORS:
             return _ERRORS[outcome]
         return 200, moderation_result(str(body.get("model", "omni-moderation-latest")), flagged)
