@@ -20,10 +20,12 @@ def arn_of(resource: Construct) -> str:
     return f"<{Stack.of(resource).get_logical_id(default)}.Arn>"
 
 
-def state_machine_executions(state_machine: Construct) -> str:
-    """How cdk-nag names the executions of a state machine (``grant_read``) in a finding."""
+def executions_finding(state_machine: Construct) -> str:
+    """How cdk-nag names the executions of a state machine, ``...:execution:<name>:*``."""
     default = state_machine.node.default_child
     assert isinstance(default, CfnResource)
     logical_id = Stack.of(state_machine).get_logical_id(default)
-    name = '{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"' + logical_id + '"}]}]}'
-    return f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{name}:*"
+    return (
+        "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+        f"<{logical_id}.Name>:*"
+    )

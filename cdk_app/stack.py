@@ -9,6 +9,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from cdk_app.config import StageConfig
+from cdk_app.constructs.access import Targets, grant_declared_access
 from cdk_app.constructs.api import Api
 from cdk_app.constructs.compute import Compute, Secrets
 from cdk_app.constructs.live import Live
@@ -16,7 +17,6 @@ from cdk_app.constructs.messaging import Messaging, dead_letter_queue
 from cdk_app.constructs.monitoring import Monitoring
 from cdk_app.constructs.storage import Storage
 from cdk_app.constructs.workflow import Workflow
-from cdk_app.nag import acknowledge, state_machine_executions
 
 
 class ToroStack(Stack):
@@ -27,25 +27,11 @@ class ToroStack(Stack):
         storage = Storage(self, "Storage", config)
         messaging = Messaging(self, "Messaging", config)
         secrets = Secrets(self, "Secrets", config)
-        compute = Compute(
-            self, "Compute", config=config, storage=storage, messaging=messaging, secrets=secrets
-        )
+        compute = self.compute = Compute(self, "Compute", config=config)
         functions = {name: compute.fn(name) for name in compute.functions}
         aliases = {name: compute.functions[name].alias for name in compute.functions}
-        workflow = Workflow(self, "Workflow", config=config, functions=aliases)
-        workflow.state_machine.grant_start_execution(compute.fn("start_workflow"))
-        compute.fn("start_workflow").add_environment(
-            "STATE_MACHINE_ARN", workflow.state_machine.state_machine_arn
-        )
-        # The recovery sweeper, every minute by default: it reads executions' status.
-        sweeper = compute.fn("sweep_open_questions")
-        sweeper.add_environment("STATE_MACHINE_ARN", workflow.state_machine.state_machine_arn)
-        workflow.state_machine.grant_read(sweeper)
-        acknowledge(
-            compute.functions["sweep_open_questions"].role,
-            f"IAM5[Resource::{state_machine_executions(workflow.state_machine)}]",
-            "Describing the executions of this one state machine, named after the questions.",
-        )
+        workflow = self.workflow = Workflow(self, "Workflow", config=config, functions=aliases)
+        # The recovery sweeper, every minute by default.
         sweeper_dlq = dead_letter_queue(self, "SweeperScheduleDLQ")
         scheduler.Schedule(
             self,
@@ -98,8 +84,19 @@ class ToroStack(Stack):
             "Live",
             config=config,
             handler=compute.fn("websocket"),
-            pushers=[compute.fn("validate_question"), compute.fn("notify_user")],
         )
+        # Every function's grants and resource variables, from one declaration (handlers.USES).
+        self.targets = Targets(
+            table=storage.table,
+            accounts=storage.accounts,
+            questions_topic=messaging.questions,
+            answers_topic=messaging.answers,
+            workflow=workflow.state_machine,
+            openai_key=secrets.openai_key,
+            signing_key=secrets.signing_key,
+            connections=live.stage,
+        )
+        grant_declared_access(self.targets, functions)
         compute.fn("api").add_environment("WEBSOCKET_URL", live.stage.url)
         Monitoring(
             self,

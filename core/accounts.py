@@ -5,8 +5,10 @@ issuer, audience, expiry, subject (user id) and session id. Refresh tokens rotat
 remembers the id of the one refresh token that is valid now; presenting an older one is treated
 as theft and revokes the session.
 
-Items: ``USERNAME#<name>`` / ``USERNAME`` (uniqueness), ``USER#<id>`` / ``PROFILE`` and
-``USER#<id>`` / ``SESSION#<session_id>``.
+Items, in the accounts table (``ACCOUNTS_TABLE_NAME``), which only the API may read in full:
+``USERNAME#<name>`` / ``USERNAME`` (uniqueness), ``USER#<id>`` / ``PROFILE`` and
+``USER#<id>`` / ``SESSION#<session_id>``. The WebSocket function may read only whether a session
+has ended (``session_active``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jwt
 from aws_lambda_powertools.utilities import parameters
@@ -44,8 +46,15 @@ from core.settings import (
     AuthSettings,
     get_api_settings,
     get_auth_settings,
+    get_settings,
 )
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+# What ``session_active`` reads of a session: within what the WebSocket function's role may read
+# (SESSION_STATE_ATTRIBUTES in handlers/__init__.py), never the refresh token's id.
+SESSION_STATE_PROJECTION = ("pk", "revoked_at")
 ALGORITHM = "HS256"
 MIN_KEY_LENGTH = 32
 SECRET_MAX_AGE_SECONDS = 300
@@ -246,6 +255,9 @@ def _session_key(user_id: str, session_id: str) -> dict[str, Any]:
 
 
 class AccountRepository(Repository):
+    def __init__(self, client: DynamoDBClient | None = None, table_name: str | None = None) -> None:
+        super().__init__(client, table_name or get_settings().accounts_table_name)
+
     @aws_call
     def create_user(self, username: str, password_hash: str) -> User:
         user = User(user_id=new_id(), username=username, created_at=utc_now())
@@ -372,9 +384,18 @@ class AccountRepository(Repository):
 
     @aws_call
     def session_active(self, user_id: str, session_id: str) -> bool:
-        """Whether the session exists and has not been ended (logout, refresh-token reuse)."""
-        item = self._session(user_id, session_id)
-        return bool(item) and "revoked_at" not in item
+        """Whether the session exists and has not been ended (logout, refresh-token reuse).
+
+        Reads only the attributes the WebSocket function's role may read of a session, never
+        its refresh token's id."""
+        found = self._client.get_item(
+            TableName=self._table,
+            Key=_session_key(user_id, session_id),
+            ProjectionExpression=", ".join(SESSION_STATE_PROJECTION),
+            ConsistentRead=True,
+        )
+        item = found.get("Item")
+        return item is not None and "revoked_at" not in item
 
     @aws_call
     def revoke_session(self, user_id: str, session_id: str) -> None:

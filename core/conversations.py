@@ -17,6 +17,7 @@ from core.aws_errors import aws_call
 from core.models import Question, new_id, utc_now
 from core.pagination import Page
 from core.repository import Repository, conversation_sk, encode, session_sk, user_pk
+from core.settings import get_settings
 
 TITLE_MAX_CHARS = 80
 
@@ -88,16 +89,22 @@ class ConversationRepository(Repository):
     @aws_call
     def owned(self, user_id: str, session_id: str) -> bool:
         """Whether ``session_id`` is one of the user's conversations or login sessions."""
-        keys = [
-            {"pk": encode(user_pk(user_id)), "sk": encode(sk)}
-            for sk in (conversation_sk(session_id), session_sk(session_id))
-        ]
+        pk = encode(user_pk(user_id))
+        # Conversations are in the main table, login sessions in the accounts table.
         request: dict[str, Any] = {
-            self._table: {"Keys": keys, "ProjectionExpression": "pk", "ConsistentRead": True}
+            table: {
+                "Keys": [{"pk": pk, "sk": encode(sk)}],
+                "ProjectionExpression": "pk",
+                "ConsistentRead": True,
+            }
+            for table, sk in (
+                (self._table, conversation_sk(session_id)),
+                (get_settings().accounts_table_name, session_sk(session_id)),
+            )
         }
         while request:
             response = self._client.batch_get_item(RequestItems=request)
-            if response["Responses"].get(self._table):
+            if any(response["Responses"].values()):
                 return True
             request = dict(response.get("UnprocessedKeys") or {})
         return False

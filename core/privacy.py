@@ -1,10 +1,11 @@
 """A user's rights over their data (LGPD): a copy of everything stored about them, and deletion.
 
-Everything of a user lives in the table under their partition, ``USER#<user_id>`` (profile,
-sessions, conversations, questions with their answers and ratings, notifications, open live
-connections, rate-limit and token counters), plus five things outside it:
+Everything of a user lives under their partition, ``USER#<user_id>``: in the accounts table
+their profile and login sessions, in the main table their conversations, questions with their
+answers and ratings, notifications, open live connections, rate-limit and token counters; plus
+five things outside it:
 
-- ``USERNAME#<name>``: the username's claim and its failed-login counter;
+- ``USERNAME#<name>``: the username's claim (accounts table) and its failed-login counter;
 - ``WS#<connection>``: each open live connection's link back to its user;
 - ``CACHE#<key>``: an answer cache entry made from one of their first questions (the question
   keeps its ``cache_key``), deleted only while it is still the one made from their question;
@@ -30,6 +31,7 @@ from core.aws_errors import aws_call
 from core.errors import QuestionsStillOpen
 from core.models import Question, QuestionStatus
 from core.repository import Repository, decode_item, encode, user_pk
+from core.settings import get_settings
 
 IDEMPOTENCY_PARTITIONS = ("IDEMPOTENCY#submit_question", "IDEMPOTENCY#call_openai")
 _OPEN = (QuestionStatus.PENDING.value, QuestionStatus.PROCESSING.value)
@@ -40,16 +42,24 @@ class Deleted:
     items: int
 
 
+def _key(item: dict[str, Any]) -> dict[str, Any]:
+    return {"pk": item["pk"], "sk": item["sk"]}
+
+
 def _kind(sk: str) -> str:
     return sk.split("#", 1)[0]
 
 
 class PersonalData(Repository):
-    def _partition(self, pk: str) -> list[dict[str, Any]]:
+    @property
+    def _accounts(self) -> str:
+        return get_settings().accounts_table_name
+
+    def _partition(self, pk: str, table: str | None = None) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         paginator = self._client.get_paginator("query")
         for page in paginator.paginate(
-            TableName=self._table,
+            TableName=table or self._table,
             KeyConditionExpression="pk = :pk",
             ExpressionAttributeValues={":pk": encode(pk)},
             ConsistentRead=True,
@@ -63,7 +73,8 @@ class PersonalData(Repository):
         sessions' token ids)."""
         found: dict[str, list[dict[str, Any]]] = {}
         profile: dict[str, Any] = {}
-        for item in self._partition(user_pk(user_id)):
+        own = self._partition(user_pk(user_id), self._accounts) + self._partition(user_pk(user_id))
+        for item in own:
             sk = item["sk"]["S"]
             data = decode_item(item)
             if sk == "PROFILE":
@@ -96,26 +107,28 @@ class PersonalData(Repository):
             raise QuestionsStillOpen(
                 "A question of yours is still being answered; delete the account when it is."
             )
-        keys = [{"pk": item["pk"], "sk": item["sk"]} for item in own]
+        account = self._partition(user_pk(user_id), self._accounts) + self._partition(
+            f"USERNAME#{username}", self._accounts
+        )
+        keys = [(self._accounts, _key(item)) for item in account]
+        keys += [(self._table, _key(item)) for item in own]
         # Open live connections are kept under the connection too (core/push.py).
         keys += [
-            {"pk": item["sk"], "sk": encode("CONNECTION")}
+            (self._table, {"pk": item["sk"], "sk": encode("CONNECTION")})
             for item in own
             if item["sk"]["S"].startswith("WS#")
         ]
-        keys += [
-            {"pk": item["pk"], "sk": item["sk"]} for item in self._partition(f"USERNAME#{username}")
-        ]
+        keys += [(self._table, _key(item)) for item in self._partition(f"USERNAME#{username}")]
         # The records hold the question (with the user's id) and the model's answer.
         marks = {user_id} | {q.answer for q in questions if q.answer}
-        keys += self._idempotency_records(marks)
+        keys += [(self._table, key) for key in self._idempotency_records(marks)]
         for question in questions:
             if question.cache_key:
                 self._delete_cache_entry(question.cache_key, question.question_id)
         for start in range(0, len(keys), 25):
-            request: dict[str, Any] = {
-                self._table: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]
-            }
+            request: dict[str, Any] = {}
+            for table, key in keys[start : start + 25]:
+                request.setdefault(table, []).append({"DeleteRequest": {"Key": key}})
             while request:
                 done = self._client.batch_write_item(RequestItems=request)
                 request = dict(done.get("UnprocessedItems") or {})

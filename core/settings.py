@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     table_name: str = Field(default="toro-assistant", min_length=3)
+    # Profiles (with password hashes), usernames and login sessions (refresh tokens) live in a
+    # table of their own, which only the API may read in full.
+    accounts_table_name: str = Field(default="toro-assistant-accounts", min_length=3)
     questions_topic_arn: str = ""
     answers_topic_arn: str = ""
     state_machine_arn: str = ""

@@ -130,7 +130,7 @@ class DevStack:
             host=config.host, port=config.aws_port, fast_retries=config.fast_retries
         )
         resources = self.runtime.start()
-        restored = self._restore(resources.table_name)
+        restored = self._restore(resources)
         reset.clear_caches()
         api_port = self._start_api()
         # The functions push live updates through the API Gateway Management API: here.
@@ -149,13 +149,19 @@ class DevStack:
             restored=restored,
         )
 
-    def _restore(self, table: str) -> int:
+    def _restore(self, resources: Resources) -> int:
         """The last run's items back in the table (none with ``fresh``); saves start."""
         config = self.config
         if config.data_dir is None or self.runtime is None:
             return 0
         # The runtime pointed the SDK at itself (AWS_ENDPOINT_URL).
-        self.data = LocalData(config.data_dir, boto3.client("dynamodb"), table, config.save_seconds)
+        self.data = LocalData(
+            config.data_dir,
+            boto3.client("dynamodb"),
+            resources.table_name,
+            resources.accounts_table_name,
+            config.save_seconds,
+        )
         restored = 0
         if config.fresh:
             self.data.path.unlink(missing_ok=True)

@@ -1,4 +1,4 @@
-"""``toro dev``'s data across restarts: the table's items in a file under ``.toro/``.
+"""``toro dev``'s data across restarts: the tables' items in a file under ``.toro/``.
 
 The embedded AWS runtime keeps everything in memory, so without this a restart would lose every
 account, conversation and answer. On start, ``LocalData.restore`` puts back the items saved by
@@ -32,7 +32,10 @@ log = logging.getLogger("toro.dev")
 DEFAULT_DIRECTORY = Path(".toro")
 DATA_FILE = "table.jsonl"
 KEY_FILE = "signing-key"
-FORMAT = 1
+# 1: one table's items, one a line. 2: ``{"table", "item"}`` a line, for the main and the accounts
+# tables; a file of format 1 is still read, its account items put in the accounts table.
+FORMAT = 2
+READABLE_FORMATS = (1, 2)
 
 
 def _to_json(value: Any) -> Any:
@@ -69,13 +72,27 @@ def signing_key(directory: Path, *, fresh: bool) -> str:
     return key
 
 
+def is_account_item(item: dict[str, Any]) -> bool:
+    """Whether a stored item belongs in the accounts table (core/accounts.py's items)."""
+    pk, sk = str(item["pk"]["S"]), str(item["sk"]["S"])
+    if pk.startswith("USERNAME#"):
+        return sk == "USERNAME"
+    return pk.startswith("USER#") and (sk == "PROFILE" or sk.startswith("SESSION#"))
+
+
 class LocalData:
     def __init__(
-        self, directory: Path, client: DynamoDBClient, table: str, period: float = 30.0
+        self,
+        directory: Path,
+        client: DynamoDBClient,
+        table: str,
+        accounts_table: str,
+        period: float = 30.0,
     ) -> None:
         self.path = directory / DATA_FILE
         self._client = client
         self._table = table
+        self._accounts_table = accounts_table
         self._period = period
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -87,36 +104,51 @@ class LocalData:
             return 0
         lines = self.path.read_text(encoding="utf-8").splitlines()
         header = json.loads(lines[0]) if lines else {}
-        if header.get("format") != FORMAT:
+        if header.get("format") not in READABLE_FORMATS:
             raise RuntimeError(
                 f"{self.path} is not a data file this version can read; start with --fresh "
                 "(or move it away) to begin empty."
             )
-        items = [_from_json(json.loads(line)) for line in lines[1:] if line.strip()]
-        for start in range(0, len(items), 25):
-            batch = items[start : start + 25]
-            request: dict[str, Any] = {self._table: [{"PutRequest": {"Item": i}} for i in batch]}
-            while request:
-                done = self._client.batch_write_item(RequestItems=request)
-                request = dict(done.get("UnprocessedItems") or {})
-        return len(items)
+        rows = [_from_json(json.loads(line)) for line in lines[1:] if line.strip()]
+        if header["format"] == 1:
+            rows = [{"table": self._table_for(item), "item": item} for item in rows]
+        by_table: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_table.setdefault(self._known(row["table"]), []).append(row["item"])
+        for table, items in by_table.items():
+            for start in range(0, len(items), 25):
+                batch = items[start : start + 25]
+                request: dict[str, Any] = {table: [{"PutRequest": {"Item": i}} for i in batch]}
+                while request:
+                    done = self._client.batch_write_item(RequestItems=request)
+                    request = dict(done.get("UnprocessedItems") or {})
+        return len(rows)
+
+    def _table_for(self, item: dict[str, Any]) -> str:
+        return self._accounts_table if is_account_item(item) else self._table
+
+    def _known(self, table: str) -> str:
+        if table not in (self._table, self._accounts_table):
+            raise RuntimeError(f"{self.path} holds items of an unknown table {table!r}")
+        return table
 
     def save(self) -> int:
-        """Write every item of the table to the file; how many."""
+        """Write every item of the tables to the file; how many."""
         with self._lock:
-            items: list[dict[str, Any]] = []
-            for page in self._client.get_paginator("scan").paginate(TableName=self._table):
-                items.extend(page.get("Items", []))
+            rows: list[dict[str, Any]] = []
+            for table in (self._table, self._accounts_table):
+                for page in self._client.get_paginator("scan").paginate(TableName=table):
+                    rows.extend({"table": table, "item": item} for item in page.get("Items", []))
             self.path.parent.mkdir(parents=True, exist_ok=True)
             temporary = self.path.with_suffix(".tmp")
             with temporary.open("w", encoding="utf-8") as file:
-                file.write(json.dumps({"format": FORMAT, "table": self._table}) + "\n")
-                for item in items:
-                    file.write(json.dumps(_to_json(item), separators=(",", ":")) + "\n")
+                file.write(json.dumps({"format": FORMAT}) + "\n")
+                for row in rows:
+                    file.write(json.dumps(_to_json(row), separators=(",", ":")) + "\n")
                 file.flush()
                 os.fsync(file.fileno())
             temporary.replace(self.path)
-            return len(items)
+            return len(rows)
 
     def start(self) -> None:
         """Save every ``period`` seconds until ``stop``."""

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 STATE_MACHINE_NAME = "QuestionWorkflow"
 TABLE_NAME = "toro-assistant"
+ACCOUNTS_TABLE_NAME = "toro-assistant-accounts"
 QUESTIONS_TOPIC = "toro-questions"
 ANSWERS_TOPIC = "toro-answers"
 # Topic -> subscribed function.
@@ -29,6 +30,7 @@ VISIBILITY_TIMEOUT_SECONDS = 5
 @dataclass(frozen=True)
 class Resources:
     table_name: str
+    accounts_table_name: str
     questions_topic_arn: str
     answers_topic_arn: str
     state_machine_arn: str
@@ -38,6 +40,7 @@ class Resources:
         """The variables every handler reads, with the names the CDK app sets."""
         return {
             "TABLE_NAME": self.table_name,
+            "ACCOUNTS_TABLE_NAME": self.accounts_table_name,
             "QUESTIONS_TOPIC_ARN": self.questions_topic_arn,
             "ANSWERS_TOPIC_ARN": self.answers_topic_arn,
             "STATE_MACHINE_ARN": self.state_machine_arn,
@@ -90,6 +93,30 @@ def create_table(dynamodb: DynamoDBClient, name: str = TABLE_NAME) -> str:
         TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
     )
     return name
+
+
+def create_accounts_table(dynamodb: DynamoDBClient, name: str = ACCOUNTS_TABLE_NAME) -> str:
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+    )
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
+    )
+    return name
+
+
+def create_tables(dynamodb: DynamoDBClient) -> tuple[str, str]:
+    """The main table and the accounts table."""
+    return create_table(dynamodb), create_accounts_table(dynamodb)
 
 
 def create_topic_subscription(
@@ -157,7 +184,7 @@ def provision(
     ``fast_retries`` (for tests) caps the workflow's retry waits and redelivers a failed SNS
     message after one second instead of five.
     """
-    table = create_table(dynamodb)
+    table, accounts = create_tables(dynamodb)
     topic_arns: dict[str, str] = {}
     subscriptions = []
     for topic, function in TOPIC_SUBSCRIBERS.items():
@@ -175,6 +202,7 @@ def provision(
     )
     return Resources(
         table_name=table,
+        accounts_table_name=accounts,
         questions_topic_arn=topic_arns[QUESTIONS_TOPIC],
         answers_topic_arn=topic_arns[ANSWERS_TOPIC],
         state_machine_arn=machine,

@@ -10,25 +10,10 @@ from constructs import Construct
 
 from cdk_app.config import StageConfig
 from cdk_app.constructs.function import ToroFunction
-from cdk_app.constructs.messaging import Messaging, dead_letter_queue
-from cdk_app.constructs.storage import Storage
-from cdk_app.nag import acknowledge, arn_of
+from cdk_app.constructs.messaging import dead_letter_queue
+from cdk_app.nag import acknowledge
 from cdk_app.preflight import layer_parameter
 from handlers import FUNCTIONS, timeout_of
-
-# The functions that read or write the table (start_workflow and publish_notification do not).
-TABLE_USERS = (
-    "validate_question",
-    "retrieve_context",
-    "call_openai",
-    "persist_answer",
-    "mark_failed",
-    "notify_user",
-    "sweep_open_questions",
-    "websocket",
-    "api",
-)
-
 
 # Memory by what each function does (Lambda's CPU share grows with it):
 # - the API hashes passwords with argon2 (64 MiB each, two at once) and wants the CPU for them;
@@ -84,9 +69,6 @@ class Compute(Construct):
         construct_id: str,
         *,
         config: StageConfig,
-        storage: Storage,
-        messaging: Messaging,
-        secrets: Secrets,
     ) -> None:
         super().__init__(scope, construct_id)
         if not config.asset_path.is_dir():
@@ -99,11 +81,8 @@ class Compute(Construct):
             self, layer_parameter(config.powertools_version)
         )
         layer = lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", layer_arn)
+        # The resources' variables come with their grants (cdk_app/constructs/access.py).
         common = {
-            "TABLE_NAME": storage.table.table_name,
-            "QUESTIONS_TOPIC_ARN": messaging.questions.topic_arn,
-            "ANSWERS_TOPIC_ARN": messaging.answers.topic_arn,
-            "OPENAI_API_KEY_SECRET_NAME": secrets.openai_key.secret_name,
             "OPENAI_MODEL": config.openai_model,
             "RECORD_TTL_DAYS": str(config.record_ttl_days),
         }
@@ -113,7 +92,6 @@ class Compute(Construct):
         for name, handler in FUNCTIONS.items():
             environment = dict(common)
             if name in ("api", "websocket"):  # both check tokens (the latter, tickets)
-                environment["TOKEN_SIGNING_KEY_SECRET_NAME"] = secrets.signing_key.secret_name
                 environment["CORS_ALLOW_ORIGINS"] = ",".join(config.cors_allow_origins)
             self.functions[name] = ToroFunction(
                 self,
@@ -130,32 +108,6 @@ class Compute(Construct):
                     self.async_dead_letters if name in ("start_workflow", "notify_user") else None
                 ),
             )
-        self._grant(storage, messaging, secrets)
 
     def fn(self, name: str) -> lambda_.Function:
         return self.functions[name].function
-
-    def _grant(self, storage: Storage, messaging: Messaging, secrets: Secrets) -> None:
-        table = storage.table
-        table_indexes = f"IAM5[Resource::{arn_of(table)}/index/*]"
-        for name in TABLE_USERS:
-            table.grant_read_write_data(self.fn(name))
-            acknowledge(
-                self.functions[name].role, table_indexes, "The table grant covers its indexes."
-            )
-        for name in ("validate_question", "call_openai"):
-            secrets.openai_key.grant_read(self.fn(name))
-        secrets.signing_key.grant_read(self.fn("api"))
-        secrets.signing_key.grant_read(self.fn("websocket"))
-        messaging.answers.grant_publish(self.fn("publish_notification"))
-        messaging.questions.grant_publish(self.fn("api"))
-        # The sweeper sends stuck questions again and tells users of the ones it fails.
-        messaging.questions.grant_publish(self.fn("sweep_open_questions"))
-        messaging.answers.grant_publish(self.fn("sweep_open_questions"))
-        for name in ("publish_notification", "api", "sweep_open_questions"):
-            acknowledge(
-                self.functions[name].role,
-                "IAM5[Action::kms:GenerateDataKey*]",
-                "Publishing to a topic encrypted with our key needs its data-key actions; "
-                "grantPublish scopes them to that one key.",
-            )

@@ -4,7 +4,8 @@
 checks the ticket the client got from ``POST /api/v1/live/ticket`` (with its access token) and
 refuses with 401 otherwise. The functions that push (ValidateQuestion when a question becomes
 processing, the answers topic's subscriber when it is final) may only manage this stage's
-connections, and find its Management API in ``WEBSOCKET_ENDPOINT``.
+connections (granted from the functions' declaration, cdk_app/constructs/access.py), and find its
+Management API in ``WEBSOCKET_ENDPOINT``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 
 import jsii
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
@@ -59,7 +60,6 @@ class Live(Construct):
         *,
         config: StageConfig,
         handler: lambda_.IFunction,
-        pushers: list[lambda_.Function],
     ) -> None:
         super().__init__(scope, construct_id)
         routes = apigwv2.WebSocketRouteOptions(
@@ -90,22 +90,6 @@ class Live(Construct):
             access_log_settings=_AccessLogs(self.access_logs),
             detailed_metrics_enabled=True,
         )
-        api_id = Stack.of(self).get_logical_id(self.api.node.default_child)  # type: ignore[arg-type]
-        connections = (
-            "arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:"
-            f"<{api_id}>/{config.stage}/*/@connections/*"
-        )
-        for function in pushers:
-            self.stage.grant_management_api_access(function)
-            function.add_environment("WEBSOCKET_ENDPOINT", self.stage.callback_url)
-            role = function.role
-            assert isinstance(role, Construct)
-            acknowledge(
-                role,
-                f"IAM5[Resource::{connections}]",
-                "Posting to any connection of this one stage: connection ids are made by API "
-                "Gateway at each connect and cannot be known in advance.",
-            )
         for route in self.api.node.children:
             if isinstance(route, apigwv2.WebSocketRoute):
                 acknowledge(

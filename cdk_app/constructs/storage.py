@@ -1,5 +1,6 @@
-"""The single table: questions, conversations, users, sessions, notifications, the answer cache,
-idempotency and rate counters."""
+"""The tables: the main one (questions, conversations, notifications, the answer cache,
+idempotency, live connections and counters) and the accounts table (profiles with their password
+hashes, usernames, login sessions with their refresh tokens), which only the API may read."""
 
 from __future__ import annotations
 
@@ -16,6 +17,21 @@ CONVERSATION_INDEX = "conversation-questions"
 class Storage(Construct):
     def __init__(self, scope: Construct, construct_id: str, config: StageConfig) -> None:
         super().__init__(scope, construct_id)
+        keep = RemovalPolicy.RETAIN if config.deletion_protection else RemovalPolicy.DESTROY
+        self.accounts = dynamodb.TableV2(
+            self,
+            "Accounts",
+            table_name=f"toro-assistant-{config.stage}-accounts",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            billing=dynamodb.Billing.on_demand(),
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute="ttl",
+            deletion_protection=config.deletion_protection,
+            removal_policy=keep,
+        )
         self.table = dynamodb.TableV2(
             self,
             "Table",
@@ -28,9 +44,7 @@ class Storage(Construct):
             ),
             time_to_live_attribute="ttl",
             deletion_protection=config.deletion_protection,
-            removal_policy=(
-                RemovalPolicy.RETAIN if config.deletion_protection else RemovalPolicy.DESTROY
-            ),
+            removal_policy=keep,
             global_secondary_indexes=[
                 dynamodb.GlobalSecondaryIndexPropsV2(
                     index_name=OPEN_QUESTIONS_INDEX,

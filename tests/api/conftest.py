@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from moto import mock_aws
 
 from api.app import create_app
-from local.provision import ANSWERS_TOPIC, QUESTIONS_TOPIC, create_table
+from local.provision import ANSWERS_TOPIC, QUESTIONS_TOPIC, create_tables
 
 PASSWORD = "correct horse battery"
 
@@ -88,7 +88,7 @@ class Api:
 
 def provision_api_resources() -> str:
     """Table and topics; returns the URL of a queue that captures the questions topic."""
-    create_table(boto3.client("dynamodb"))
+    create_tables(boto3.client("dynamodb"))
     sns, sqs = boto3.client("sns"), boto3.client("sqs")
     questions_arn = sns.create_topic(Name=QUESTIONS_TOPIC)["TopicArn"]
     sns.create_topic(Name=ANSWERS_TOPIC)

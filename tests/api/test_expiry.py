@@ -16,6 +16,8 @@ from core.live import connect
 from core.push import CONNECTION_TTL_SECONDS
 from core.settings import get_api_settings, get_auth_settings, get_settings
 from core.usage import TokenUsage
+from local.provision import ACCOUNTS_TABLE_NAME as ACCOUNTS
+from local.provision import TABLE_NAME as TABLE
 from tests.api.conftest import Api
 from tests.conftest import completion
 
@@ -72,6 +74,9 @@ KINDS = [
 ]
 
 
+ACCOUNT_KINDS = ("profile", "username", "session")
+
+
 def _kind(item: dict[str, Any]) -> Kind:
     pk, sk = item["pk"]["S"], item["sk"]["S"]
     found = [kind for kind in KINDS if kind.matches(pk, sk)]
@@ -92,9 +97,15 @@ def test_each_record_expires_after_its_lifetime_or_is_kept(api: Api) -> None:
     assert AnswerCache().put("c" * 64, asked["question_id"], answered)
     ended = int(time.time()) + 1
 
-    items = boto3.client("dynamodb").scan(TableName="toro-assistant")["Items"]
+    dynamodb = boto3.client("dynamodb")
+    tables = {table: dynamodb.scan(TableName=table)["Items"] for table in (TABLE, ACCOUNTS)}
     seen = set()
-    for item in items:
+    for table, items in tables.items():
+        for item in items:
+            kind = _kind(item)
+            # Password hashes and refresh tokens only in the table that only the API may read.
+            assert (kind.name in ACCOUNT_KINDS) == (table == ACCOUNTS), (table, kind.name)
+    for item in tables[TABLE] + tables[ACCOUNTS]:
         kind = _kind(item)
         seen.add(kind.name)
         where = f"{kind.name} ({item['pk']['S']} / {item['sk']['S']})"

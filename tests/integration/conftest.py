@@ -19,7 +19,7 @@ from local.provision import (
     ANSWERS_TOPIC,
     QUESTIONS_TOPIC,
     create_state_machine,
-    create_table,
+    create_tables,
 )
 from local.scripted_openai import ScriptedOpenAI
 from state_machine.render import TASK_FUNCTIONS
@@ -74,7 +74,7 @@ def _captured_topic(name: str) -> tuple[str, str]:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     with mock_aws():
-        create_table(boto3.client("dynamodb"))
+        create_tables(boto3.client("dynamodb"))
         questions_arn, questions_queue = _captured_topic(QUESTIONS_TOPIC)
         answers_arn, answers_queue = _captured_topic(ANSWERS_TOPIC)
         arns = {
