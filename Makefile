@@ -22,7 +22,7 @@ CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium lock audit build synth bootstrap deploy destroy run test test-unit test-integration test-api test-system test-browser test-infrastructure test-workflow test-quality eval mutation lint fmt bench clean
+.PHONY: help install chromium lock audit build synth policies bootstrap deploy destroy run test test-unit test-integration test-api test-system test-browser test-infrastructure test-workflow test-quality eval mutation lint fmt bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -123,6 +123,9 @@ build: $(APP) ## Build the Lambda code asset (arm64 wheels, no Docker) into buil
 
 synth: build ## Synthesize the CloudFormation template offline into cdk.out/
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(BIN)/python -m cdk_app.app
+
+policies: $(STAMP) ## Write the IAM policies of the synthesized template that the local stack enforces (local/iam_policies.json)
+	$(BIN)/python -m cdk_app.policies
 
 bootstrap: $(NODE_STAMP) ## Prepare the AWS account and region for CDK deployments (once)
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk bootstrap

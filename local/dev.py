@@ -26,6 +26,7 @@ from core import reset
 from core.knowledge import get_knowledge_base
 from core.settings import get_llm_settings
 from local import live
+from local.iam import run_as
 from local.offline_model import MODEL_NAME, OFFLINE_API_KEY, OfflineOpenAI
 from local.persistence import DEFAULT_DIRECTORY, LocalData, signing_key
 from local.provision import Resources
@@ -136,7 +137,10 @@ class DevStack:
         # The functions push live updates through the API Gateway Management API: here.
         os.environ["WEBSOCKET_ENDPOINT"] = f"http://{config.host}:{api_port}"
         reset.clear_caches()
-        self._sweeper = threading.Thread(target=self._sweep, name="sweeper", daemon=True)
+        # The schedule invokes the sweeper with its own role, as EventBridge Scheduler does.
+        self._sweeper = threading.Thread(
+            target=run_as, args=("scheduler", self._sweep), name="sweeper", daemon=True
+        )
         self._sweeper.start()
         return Running(
             api_url=f"http://{config.host}:{api_port}",
@@ -198,7 +202,10 @@ class DevStack:
             lifespan="on",
         )
         self.api = uvicorn.Server(config)
-        self._api_thread = threading.Thread(target=self.api.run, name="api", daemon=True)
+        # The API acts with its function's role, as its Lambda does on AWS.
+        self._api_thread = threading.Thread(
+            target=run_as, args=("function:api", self.api.run), name="api", daemon=True
+        )
         self._api_thread.start()
         deadline = time.monotonic() + 30
         while not self.api.started:

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from local.iam import acting_as
+
 log = logging.getLogger("toro.lambda")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -210,7 +212,9 @@ class LambdaGateway:
             _ensure_event_loop()
             context.started = time.monotonic()
             try:
-                result = function.load()(event, context)
+                # It acts with its role's permissions (local/iam.py).
+                with acting_as(f"function:{name}"):
+                    result = function.load()(event, context)
             except Exception as exc:
                 log.debug("%s raised %s", name, type(exc).__name__, exc_info=True)
                 trace = traceback.format_tb(exc.__traceback__)

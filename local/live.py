@@ -23,8 +23,11 @@ from core.errors import AuthenticationFailed, ToroError
 from core.live import PROTOCOL, connect
 from core.models import new_id
 from core.push import Connections
+from local.iam import run_as
 
 router = APIRouter(include_in_schema=False)
+# $connect and $disconnect are the WebSocket function's on AWS: they act with its role.
+WEBSOCKET = "function:websocket"
 _open: dict[str, tuple[WebSocket, datetime]] = {}
 
 
@@ -41,7 +44,11 @@ async def live(websocket: WebSocket) -> None:
     connection_id = new_id()
     try:
         await run_in_threadpool(
-            connect, websocket.headers.get("sec-websocket-protocol"), connection_id
+            run_as,
+            WEBSOCKET,
+            connect,
+            websocket.headers.get("sec-websocket-protocol"),
+            connection_id,
         )
     except (AuthenticationFailed, ToroError):
         await websocket.close(code=1008)  # the handshake is refused (403), as $connect's 401
@@ -55,7 +62,7 @@ async def live(websocket: WebSocket) -> None:
         pass
     finally:
         _open.pop(connection_id, None)
-        await run_in_threadpool(Connections().remove, connection_id)
+        await run_in_threadpool(run_as, WEBSOCKET, Connections().remove, connection_id)
 
 
 @router.post("/@connections/{connection_id}")

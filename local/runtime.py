@@ -20,6 +20,7 @@ import threading
 import time
 import urllib.request
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -33,12 +34,13 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from core import reset
 from core.observability import logger as service_logger
-from handlers import HANDLERS, timeout_of
+from handlers import HANDLERS, Resource, timeout_of
+from local import iam
 from local.atomic_writes import make_dynamodb_writes_atomic
 from local.functions import ACCOUNT, DEFAULT_REGION, FUNCTIONS
 from local.lambda_gateway import Function, LambdaGateway
 from local.logs import TerminalFormatter, use_per_thread_keys
-from local.provision import Resources, provision
+from local.provision import STATE_MACHINE_NAME, Resources, provision
 from local.signals import wait_for_stop
 from local.sns_bridge import SnsBridge
 
@@ -48,6 +50,9 @@ log = logging.getLogger("toro.runtime")
 FUNCTION_CONCURRENCY = 8
 INTERPRETER_TIMEOUT_SECONDS = 300
 INTERPRETER_CONNECTIONS = 64
+WORKFLOW_PRINCIPAL = "workflow"
+# A policies file other than the one the template gives (tests take a grant away with it).
+IAM_POLICIES_VARIABLE = "TORO_IAM_POLICIES"
 
 
 def speed_up_interpreter() -> None:
@@ -84,7 +89,7 @@ def speed_up_interpreter() -> None:
     def shared_client(region: str, service: str, state_credentials: Any = None) -> Any:
         with lock:
             if (region, service) not in clients:
-                clients[(region, service)] = boto3.client(  # type: ignore[call-overload]
+                client = clients[(region, service)] = boto3.client(  # type: ignore[call-overload]
                     service,
                     region_name=region,
                     endpoint_url=f"http://localhost:{os.environ['MOTO_PORT']}",
@@ -98,6 +103,8 @@ def speed_up_interpreter() -> None:
                         max_pool_connections=INTERPRETER_CONNECTIONS,
                     ),
                 )
+                # The state machine calls its tasks with its own role.
+                iam.bind(client, WORKFLOW_PRINCIPAL)
             return clients[(region, service)]
 
     shared_client.shared = True  # type: ignore[attr-defined]
@@ -192,6 +199,7 @@ class EmbeddedRuntime:
             fast_retries=self.fast_retries,
         )
         os.environ.update(self.resources.environment())
+        self._enforce_iam(self.resources)
         reset.clear_caches()
         sqs = session.client("sqs")
         for subscription in self.resources.subscriptions:
@@ -202,6 +210,34 @@ class EmbeddedRuntime:
             "Embedded runtime ready in %.2fs at %s", time.perf_counter() - started, self.endpoint
         )
         return self.resources
+
+    def _enforce_iam(self, resources: Resources) -> None:
+        """Every function runs under its role's policy from the template, as on AWS."""
+        assert self.gateway is not None
+        place = iam.Place(region=self.region, account=ACCOUNT)
+
+        def table(name: str) -> dict[str, str]:
+            return {"Ref": name, "Arn": place.arn("dynamodb", f"table/{name}")}
+
+        def secret(name: str) -> dict[str, str]:
+            return {"Ref": place.arn("secretsmanager", f"secret:{name}")}
+
+        names: dict[str, dict[str, str]] = {
+            Resource.TABLE: table(resources.table_name),
+            Resource.ACCOUNTS: table(resources.accounts_table_name),
+            Resource.QUESTIONS_TOPIC: {"Ref": resources.questions_topic_arn},
+            Resource.ANSWERS_TOPIC: {"Ref": resources.answers_topic_arn},
+            Resource.WORKFLOW: {"Ref": resources.state_machine_arn, "Name": STATE_MACHINE_NAME},
+            Resource.OPENAI_KEY: secret("toro/local/openai-api-key"),
+            Resource.SIGNING_KEY: secret("toro/local/token-signing-key"),
+            Resource.CONNECTIONS: {"Ref": place.connections_api},
+            "topics-key": {"Arn": place.arn("kms", "key/toro-topics")},
+        }
+        for name in FUNCTIONS:
+            arn = self.gateway.arn(name)
+            names[f"function:{name}"] = {"Ref": arn, "Arn": arn}
+        path = os.environ.get(IAM_POLICIES_VARIABLE)
+        iam.install(iam.load(names, place, Path(path) if path else iam.POLICIES))
 
     def _configure_environment(self) -> None:
         """Point the SDK (ours and moto's interpreter) at the local endpoint."""
@@ -243,6 +279,7 @@ class EmbeddedRuntime:
             self._server.server_close()
         if self.gateway is not None:
             self.gateway.close()
+        iam.uninstall()
         if self._thread is not None:
             self._thread.join(timeout=5)
 

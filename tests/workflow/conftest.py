@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,12 @@ class Runtime:
     openai: ScriptedOpenAI
 
 
-@pytest.fixture(scope="session")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    openai = ScriptedOpenAI(slow_seconds=2.5).start()
+@contextmanager
+def started_runtime(
+    directory: Path, openai: ScriptedOpenAI, **extra_env: str
+) -> Iterator[dict[str, str]]:
+    """``python -m local.runtime`` in its own process, logging into ``directory``; yields the
+    variables that point a client at it."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -53,8 +57,9 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
         OPENAI_BASE_URL=openai.base_url,
         OPENAI_TIMEOUT_SECONDS="1",
         PYTHONUNBUFFERED="1",
+        **extra_env,
     )
-    log_path = tmp_path_factory.mktemp("runtime") / "runtime.log"
+    log_path = directory / "runtime.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "local.runtime", "--port", "0", "--fast-retries"],
@@ -62,20 +67,29 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
             stderr=log,
             text=True,
             env=env,
-            cwd=log_path.parent,
+            cwd=directory,
         )
     try:
         ready = _wait_ready(process, log_path)
         threading.Thread(target=_drain, args=(process, log_path), daemon=True).start()
         resource_env = {k: v for k, v in ready.items() if k.isupper()}
         resource_env["AWS_ENDPOINT_URL"] = ready["endpoint"]
-        yield Runtime(env=resource_env, openai=openai)
+        yield resource_env
     finally:
         process.terminate()
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    openai = ScriptedOpenAI(slow_seconds=2.5).start()
+    try:
+        with started_runtime(tmp_path_factory.mktemp("runtime"), openai) as env:
+            yield Runtime(env=env, openai=openai)
+    finally:
         openai.stop()
 
 
