@@ -31,15 +31,16 @@ class ToroStack(Stack):
             self, "Compute", config=config, storage=storage, messaging=messaging, secrets=secrets
         )
         functions = {name: compute.fn(name) for name in compute.functions}
+        # What the entry points invoke: each function's live alias (this deploy's version).
         aliases = {name: compute.functions[name].alias for name in compute.functions}
-        workflow = Workflow(self, "Workflow", config=config, functions=aliases)
+        workflow = Workflow(self, "Workflow", config=config, functions=functions)
+        # Executions start through the state machine's alias. IAM authorizes a start through
+        # an alias on the state machine's own ARN, which is what this grant names.
         workflow.state_machine.grant_start_execution(compute.fn("start_workflow"))
-        compute.fn("start_workflow").add_environment(
-            "STATE_MACHINE_ARN", workflow.state_machine.state_machine_arn
-        )
+        compute.fn("start_workflow").add_environment("STATE_MACHINE_ARN", workflow.alias_arn)
         # The recovery sweeper, every minute by default: it reads executions' status.
         sweeper = compute.fn("sweep_open_questions")
-        sweeper.add_environment("STATE_MACHINE_ARN", workflow.state_machine.state_machine_arn)
+        sweeper.add_environment("STATE_MACHINE_ARN", workflow.alias_arn)
         workflow.state_machine.grant_read(sweeper)
         acknowledge(
             compute.functions["sweep_open_questions"].role,
@@ -74,13 +75,13 @@ class ToroStack(Stack):
         }
         messaging.questions.add_subscription(
             subscriptions.LambdaSubscription(
-                compute.fn("start_workflow"),
+                aliases["start_workflow"],
                 dead_letter_queue=dead_letters["QuestionsSubscription"],
             )
         )
         messaging.answers.add_subscription(
             subscriptions.LambdaSubscription(
-                compute.fn("notify_user"), dead_letter_queue=dead_letters["AnswersSubscription"]
+                aliases["notify_user"], dead_letter_queue=dead_letters["AnswersSubscription"]
             )
         )
         if config.answers_email:
@@ -92,12 +93,12 @@ class ToroStack(Stack):
         dead_letters["AsyncInvoke"] = compute.async_dead_letters
         dead_letters["SweeperSchedule"] = sweeper_dlq
 
-        api = Api(self, "Api", config=config, handler=compute.fn("api"))
+        api = Api(self, "Api", config=config, handler=aliases["api"])
         live = Live(
             self,
             "Live",
             config=config,
-            handler=compute.fn("websocket"),
+            handler=aliases["websocket"],
             pushers=[compute.fn("validate_question"), compute.fn("notify_user")],
         )
         compute.fn("api").add_environment("WEBSOCKET_URL", live.stage.url)
@@ -114,7 +115,10 @@ class ToroStack(Stack):
         machine = workflow.state_machine.state_machine_arn
         CfnOutput(self, "ApiUrl", value=api.rest_api.url)
         CfnOutput(self, "LiveUrl", value=live.stage.url)
+        # Every execution of every version is listed (and shown in the console) under the state
+        # machine's own ARN; new executions start through the alias.
         CfnOutput(self, "StateMachineArn", value=machine)
+        CfnOutput(self, "StateMachineAliasArn", value=workflow.alias_arn)
         CfnOutput(self, "TableName", value=storage.table.table_name)
         CfnOutput(self, "QuestionsTopicArn", value=messaging.questions.topic_arn)
         CfnOutput(self, "AnswersTopicArn", value=messaging.answers.topic_arn)
