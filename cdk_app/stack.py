@@ -29,8 +29,9 @@ class ToroStack(Stack):
         secrets = Secrets(self, "Secrets", config)
         compute = self.compute = Compute(self, "Compute", config=config)
         functions = {name: compute.fn(name) for name in compute.functions}
+        # What the entry points invoke: each function's live alias (this deploy's version).
         aliases = {name: compute.functions[name].alias for name in compute.functions}
-        workflow = self.workflow = Workflow(self, "Workflow", config=config, functions=aliases)
+        workflow = self.workflow = Workflow(self, "Workflow", config=config, functions=functions)
         # The recovery sweeper, every minute by default.
         sweeper_dlq = dead_letter_queue(self, "SweeperScheduleDLQ")
         scheduler.Schedule(
@@ -60,13 +61,13 @@ class ToroStack(Stack):
         }
         messaging.questions.add_subscription(
             subscriptions.LambdaSubscription(
-                compute.fn("start_workflow"),
+                aliases["start_workflow"],
                 dead_letter_queue=dead_letters["QuestionsSubscription"],
             )
         )
         messaging.answers.add_subscription(
             subscriptions.LambdaSubscription(
-                compute.fn("notify_user"), dead_letter_queue=dead_letters["AnswersSubscription"]
+                aliases["notify_user"], dead_letter_queue=dead_letters["AnswersSubscription"]
             )
         )
         if config.answers_email:
@@ -78,12 +79,12 @@ class ToroStack(Stack):
         dead_letters["AsyncInvoke"] = compute.async_dead_letters
         dead_letters["SweeperSchedule"] = sweeper_dlq
 
-        api = Api(self, "Api", config=config, handler=compute.fn("api"))
+        api = Api(self, "Api", config=config, handler=aliases["api"])
         live = Live(
             self,
             "Live",
             config=config,
-            handler=compute.fn("websocket"),
+            handler=aliases["websocket"],
         )
         # Every function's grants and resource variables, from one declaration (handlers.USES).
         self.targets = Targets(
@@ -92,6 +93,7 @@ class ToroStack(Stack):
             questions_topic=messaging.questions,
             answers_topic=messaging.answers,
             workflow=workflow.state_machine,
+            workflow_alias_arn=workflow.alias_arn,
             openai_key=secrets.openai_key,
             signing_key=secrets.signing_key,
             connections=live.stage,
@@ -111,7 +113,10 @@ class ToroStack(Stack):
         machine = workflow.state_machine.state_machine_arn
         CfnOutput(self, "ApiUrl", value=api.rest_api.url)
         CfnOutput(self, "LiveUrl", value=live.stage.url)
+        # Every execution of every version is listed (and shown in the console) under the state
+        # machine's own ARN; new executions start through the alias.
         CfnOutput(self, "StateMachineArn", value=machine)
+        CfnOutput(self, "StateMachineAliasArn", value=workflow.alias_arn)
         CfnOutput(self, "TableName", value=storage.table.table_name)
         CfnOutput(self, "QuestionsTopicArn", value=messaging.questions.topic_arn)
         CfnOutput(self, "AnswersTopicArn", value=messaging.answers.topic_arn)

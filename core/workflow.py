@@ -16,8 +16,13 @@ if TYPE_CHECKING:
 
 
 def execution_arn_for(state_machine_arn: str, execution_name: str) -> str:
-    """arn:...:stateMachine:<machine> -> arn:...:execution:<machine>:<name>."""
-    prefix, _, machine = state_machine_arn.rpartition(":stateMachine:")
+    """arn:...:stateMachine:<machine>[:<version or alias>] -> arn:...:execution:<machine>:<name>.
+
+    An execution started through a version or an alias belongs to the state machine: its ARN
+    carries the machine's name, not the qualifier it was started with.
+    """
+    prefix, _, qualified = state_machine_arn.rpartition(":stateMachine:")
+    machine = qualified.split(":")[0]
     return f"{prefix}:execution:{machine}:{execution_name}"
 
 

@@ -22,6 +22,7 @@ from rich.table import Table
 from websockets.exceptions import WebSocketException
 
 from core.settings import get_settings
+from core.workflow import execution_arn_for
 from local import http
 from local.functions import ACCOUNT, DEFAULT_REGION, FUNCTIONS
 from local.operators import app as questions_app
@@ -418,8 +419,7 @@ def show_execution(
 ) -> None:
     """One execution's history, state by state, with its errors and retries."""
     client = _aws_client("stepfunctions", endpoint, use_aws)
-    prefix, _, machine = state_machine_arn.rpartition(":stateMachine:")
-    arn = f"{prefix}:execution:{machine}:{question_id}"
+    arn = execution_arn_for(state_machine_arn, question_id)  # the machine's, or its alias's
     try:
         execution = client.describe_execution(executionArn=arn)
         history = client.get_execution_history(executionArn=arn, maxResults=1000)["events"]

@@ -165,8 +165,11 @@ def requests_for(
             requests.append(Request("kms:GenerateDataKey", key))
         return requests
     if prefix == "states":
-        arn = params.get("stateMachineArn") or params.get("executionArn") or "*"
-        return [Request(action, str(arn))]
+        arn = str(params.get("stateMachineArn") or params.get("executionArn") or "*")
+        if arn.count(":") == 7 and ":stateMachine:" in arn:
+            # A version or alias is authorized on its state machine's own ARN.
+            arn = arn.rsplit(":", 1)[0]
+        return [Request(action, arn)]
     if prefix == "secretsmanager":
         secret = str(params.get("SecretId") or "*")
         return [

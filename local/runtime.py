@@ -194,7 +194,8 @@ class EmbeddedRuntime:
             sns=session.client("sns"),
             sqs=session.client("sqs"),
             sfn=session.client("stepfunctions"),
-            function_arn={name: self.gateway.arn(name) for name in HANDLERS},
+            # As on AWS, the tasks name a version of each function; here, its only one.
+            function_arn={name: f"{self.gateway.arn(name)}:$LATEST" for name in HANDLERS},
             account=ACCOUNT,
             fast_retries=self.fast_retries,
         )

@@ -33,6 +33,9 @@ class Targets:
     questions_topic: sns.Topic
     answers_topic: sns.Topic
     workflow: sfn.StateMachine
+    # Executions start through the state machine's alias (this deploy's version); IAM
+    # authorizes them on the state machine's own ARN.
+    workflow_alias_arn: str
     openai_key: secretsmanager.Secret
     signing_key: secretsmanager.Secret
     connections: apigwv2.WebSocketStage
@@ -44,7 +47,7 @@ class Targets:
             Resource.ACCOUNTS: self.accounts.table_name,
             Resource.QUESTIONS_TOPIC: self.questions_topic.topic_arn,
             Resource.ANSWERS_TOPIC: self.answers_topic.topic_arn,
-            Resource.WORKFLOW: self.workflow.state_machine_arn,
+            Resource.WORKFLOW: self.workflow_alias_arn,
             Resource.OPENAI_KEY: self.openai_key.secret_name,
             Resource.SIGNING_KEY: self.signing_key.secret_name,
             Resource.CONNECTIONS: self.connections.callback_url,

@@ -75,9 +75,14 @@ class ToroFunction(Construct):
                 **environment,
             },
             dead_letter_queue=dead_letter_queue,
+            # A deploy publishes a new version and keeps the ones before it: an execution
+            # started earlier still invokes the versions its definition names, and an alias
+            # can be moved back to them.
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.RETAIN),
         )
-        # What the workflow invokes: a published version behind an alias, so an execution runs
-        # one version of the code from its first task to its last, even across a deploy.
+        # What the entry points invoke (the REST API, the WebSocket routes, the topics'
+        # subscriptions, the sweeper's schedule): this deploy's version, never $LATEST. The
+        # workflow names the version itself (cdk_app/constructs/workflow.py).
         self.alias = lambda_.Alias(
             self, "Live", alias_name="live", version=self.function.current_version
         )

@@ -386,24 +386,6 @@ def test_secrets_are_kept_with_the_table_when_the_stage_is_protected(
         assert (secret["DeletionPolicy"], secret["UpdateReplacePolicy"]) == ("Retain", "Retain")
 
 
-def test_tasks_invoke_published_versions_through_an_alias(template: dict[str, Any]) -> None:
-    [machine] = of_type(template, "AWS::StepFunctions::StateMachine").values()
-    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
-    referenced = {p["Ref"] for p in parts if isinstance(p, dict) and "Ref" in p}
-    aliases = of_type(template, "AWS::Lambda::Alias")
-    versions = of_type(template, "AWS::Lambda::Version")
-    assert referenced and referenced <= set(aliases)  # no task names a bare function
-    assert not [p for p in parts if isinstance(p, dict) and "Fn::GetAtt" in p]
-    for name in referenced:
-        alias = aliases[name]["Properties"]
-        assert alias["Name"] == "live"
-        assert alias["FunctionVersion"]["Fn::GetAtt"][0] in versions
-    # The state machine may invoke exactly those aliases.
-    policies = json.dumps(of_type(template, "AWS::IAM::Policy"))
-    for name in referenced:
-        assert json.dumps({"Ref": name}) in policies
-
-
 def test_memory_follows_what_each_function_does(template: dict[str, Any]) -> None:
     memory = {
         f["Properties"]["FunctionName"].removeprefix("toro-dev-"): f["Properties"]["MemorySize"]

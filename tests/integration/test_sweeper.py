@@ -15,6 +15,7 @@ from core.repository import QuestionRepository
 from core.settings import get_settings
 from core.steps import FAILURE_MESSAGES
 from core.sweeper import STOPPED, Sweeper
+from core.workflow import execution_arn_for
 from tests.conftest import Telemetry
 from tests.integration.conftest import QUESTION_ID, USER_ID, Aws, hooked, move_to
 
@@ -75,6 +76,37 @@ def test_a_young_question_or_a_running_execution_is_left_alone(
     report = Sweeper().sweep(now=young.created_at + timedelta(seconds=1))
     assert (report.examined, report.running, report.resent, report.failed) == (1, 1, [], [])
     assert QuestionRepository().get(USER_ID, QUESTION_ID).status is QuestionStatus.PENDING
+
+
+def test_through_the_state_machine_alias_a_running_execution_is_still_found(
+    aws: Aws, stored_question: Question, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On AWS the sweeper is given the alias executions start through; the execution's ARN
+    carries the machine's name only, so it is found and left running, not sent again."""
+    monkeypatch.setenv("STATE_MACHINE_ARN", f"{aws.state_machine_arn}:live")
+    reset.clear_caches()
+    boto3.client("stepfunctions").start_execution(
+        stateMachineArn=aws.state_machine_arn, name=QUESTION_ID, input="{}"
+    )
+    report = Sweeper().sweep(now=later())
+    assert (report.examined, report.running, report.resent, report.failed) == (1, 1, [], [])
+    assert published(aws, aws.questions_queue_url) == []
+
+
+@pytest.mark.parametrize(
+    "state_machine_arn",
+    [
+        "arn:aws:states:sa-east-1:123456789012:stateMachine:toro-prod-QuestionWorkflow",
+        "arn:aws:states:sa-east-1:123456789012:stateMachine:toro-prod-QuestionWorkflow:live",
+        "arn:aws:states:sa-east-1:123456789012:stateMachine:toro-prod-QuestionWorkflow:12",
+    ],
+)
+def test_an_execution_arn_names_the_machine_whatever_it_was_started_through(
+    state_machine_arn: str,
+) -> None:
+    assert execution_arn_for(state_machine_arn, "q-1") == (
+        "arn:aws:states:sa-east-1:123456789012:execution:toro-prod-QuestionWorkflow:q-1"
+    )
 
 
 def test_an_aborted_execution_ends_failed_and_the_user_is_notified(
