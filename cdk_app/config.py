@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from math import ceil
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ MAX_STAGE_LENGTH = min(
     FUNCTION_NAME_LIMIT - len("toro--") - max(len(name) for name in FUNCTIONS),
     STATE_MACHINE_NAME_LIMIT - len("toro--QuestionWorkflow-Standard"),
 )
+# How much longer than its worst case the workflow may run before Step Functions ends it.
+TIMEOUT_MARGIN = 1.2
 # The evaluation windows AWS WAF's rate-based rules accept.
 WAF_WINDOWS = (60, 120, 300, 600)
 
@@ -35,12 +38,31 @@ def load_context(path: Path = CDK_JSON) -> dict[str, Any]:
     return context
 
 
-def workflow_worst_case_seconds() -> float:
+def workflow_worst_case_seconds(definition: dict[str, Any] | None = None) -> float:
     """The longest the question workflow can run, from its definition and the functions'
     timeouts (every retry taken, every attempt running until Lambda ends it)."""
-    definition = json.loads(load_definition())
+    definition = json.loads(load_definition()) if definition is None else definition
     per_state = {state: timeout_of(fn) for state, fn in task_functions(definition).items()}
     return worst_case_seconds(definition, per_state)
+
+
+def refuse_a_timeout_within_the_worst_case(definition: dict[str, Any] | None = None) -> None:
+    """The workflow's own ``TimeoutSeconds`` ends an execution that outlives every retry (a task
+    that never returns, a service that hangs), so that ``ExecutionsTimedOut`` can page and the
+    sweeper can record its question failed. Without one, Step Functions waits up to a year.
+    It must outlast the worst case by ``TIMEOUT_MARGIN``: a slow but healthy execution (every
+    retry taken, each attempt running until Lambda ends it, plus transitions and cold starts)
+    is never cut short."""
+    definition = json.loads(load_definition()) if definition is None else definition
+    timeout = definition.get("TimeoutSeconds")
+    worst = workflow_worst_case_seconds(definition)
+    if not isinstance(timeout, int) or timeout < worst * TIMEOUT_MARGIN:
+        raise ValueError(
+            f"The workflow's TimeoutSeconds is {timeout}; it must be a number of seconds at "
+            f"least {TIMEOUT_MARGIN:.0%} of its worst case ({worst:.0f} s, every retry taken): "
+            f"set it to {ceil(worst * TIMEOUT_MARGIN / 60) * 60} or more in "
+            "state_machine/question_workflow.asl.json."
+        )
 
 
 def refuse_express_beyond_its_limit() -> None:
@@ -95,6 +117,7 @@ class StageConfig:
             raise ValueError(f"workflowType must be one of {WORKFLOW_TYPES}, not {workflow_type}")
         if workflow_type == "EXPRESS":
             refuse_express_beyond_its_limit()
+        refuse_a_timeout_within_the_worst_case()
         stage = str(get("stage"))
         if not stage.isalnum():
             raise ValueError(f"stage must be letters and digits, not {stage!r}")
