@@ -31,6 +31,9 @@ MAX_STAGE_LENGTH = min(
 TIMEOUT_MARGIN = 1.2
 # The evaluation windows AWS WAF's rate-based rules accept.
 WAF_WINDOWS = (60, 120, 300, 600)
+# Requests of every kind one client address may send in the window (about 7 a second over 5
+# minutes): far above what a person using the page or a polling client sends.
+WAF_RATE_LIMIT = 2000
 
 
 def load_context(path: Path = CDK_JSON) -> dict[str, Any]:
@@ -102,6 +105,7 @@ class StageConfig:
     api_throttle_burst_limit: int
     waf_enabled: bool
     waf_sign_in_rate_limit: int
+    waf_rate_limit: int
     waf_evaluation_window_seconds: int
     api_gateway_account_role: bool
     powertools_layer_arn: str
@@ -139,6 +143,14 @@ class StageConfig:
         rate = int(get("wafSignInRateLimit"))
         if not 10 <= rate <= 2_000_000_000:
             raise ValueError("wafSignInRateLimit must be between 10 and 2,000,000,000")
+        general_rate = int(_or_default(get("wafRateLimit"), WAF_RATE_LIMIT))
+        if not 10 <= general_rate <= 2_000_000_000:
+            raise ValueError("wafRateLimit must be between 10 and 2,000,000,000")
+        if general_rate < rate:
+            raise ValueError(
+                f"wafRateLimit ({general_rate}) counts every request of an address, the sign-in "
+                f"ones too: below wafSignInRateLimit ({rate}) the sign-in rule could never act"
+            )
         return cls(
             stage=stage,
             workflow_type=workflow_type,
@@ -155,6 +167,7 @@ class StageConfig:
             api_throttle_burst_limit=int(get("apiThrottleBurstLimit")),
             waf_enabled=_flag(get("wafEnabled")),
             waf_sign_in_rate_limit=rate,
+            waf_rate_limit=general_rate,
             waf_evaluation_window_seconds=window,
             api_gateway_account_role=_flag(get("apiGatewayAccountRole")),
             powertools_layer_arn=str(get("powertoolsLayerArn") or ""),
