@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from math import ceil
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,13 @@ MAX_STAGE_LENGTH = min(
     FUNCTION_NAME_LIMIT - len("toro--") - max(len(name) for name in FUNCTIONS),
     STATE_MACHINE_NAME_LIMIT - len("toro--QuestionWorkflow-Standard"),
 )
+# How much longer than its worst case the workflow may run before Step Functions ends it.
+TIMEOUT_MARGIN = 1.2
 # The evaluation windows AWS WAF's rate-based rules accept.
 WAF_WINDOWS = (60, 120, 300, 600)
+# Requests of every kind one client address may send in the window (about 7 a second over 5
+# minutes): far above what a person using the page or a polling client sends.
+WAF_RATE_LIMIT = 2000
 
 
 def load_context(path: Path = CDK_JSON) -> dict[str, Any]:
@@ -35,12 +41,31 @@ def load_context(path: Path = CDK_JSON) -> dict[str, Any]:
     return context
 
 
-def workflow_worst_case_seconds() -> float:
+def workflow_worst_case_seconds(definition: dict[str, Any] | None = None) -> float:
     """The longest the question workflow can run, from its definition and the functions'
     timeouts (every retry taken, every attempt running until Lambda ends it)."""
-    definition = json.loads(load_definition())
+    definition = json.loads(load_definition()) if definition is None else definition
     per_state = {state: timeout_of(fn) for state, fn in task_functions(definition).items()}
     return worst_case_seconds(definition, per_state)
+
+
+def refuse_a_timeout_within_the_worst_case(definition: dict[str, Any] | None = None) -> None:
+    """The workflow's own ``TimeoutSeconds`` ends an execution that outlives every retry (a task
+    that never returns, a service that hangs), so that ``ExecutionsTimedOut`` can page and the
+    sweeper can record its question failed. Without one, Step Functions waits up to a year.
+    It must outlast the worst case by ``TIMEOUT_MARGIN``: a slow but healthy execution (every
+    retry taken, each attempt running until Lambda ends it, plus transitions and cold starts)
+    is never cut short."""
+    definition = json.loads(load_definition()) if definition is None else definition
+    timeout = definition.get("TimeoutSeconds")
+    worst = workflow_worst_case_seconds(definition)
+    if not isinstance(timeout, int) or timeout < worst * TIMEOUT_MARGIN:
+        raise ValueError(
+            f"The workflow's TimeoutSeconds is {timeout}; it must be a number of seconds at "
+            f"least {TIMEOUT_MARGIN:.0%} of its worst case ({worst:.0f} s, every retry taken): "
+            f"set it to {ceil(worst * TIMEOUT_MARGIN / 60) * 60} or more in "
+            "state_machine/question_workflow.asl.json."
+        )
 
 
 def refuse_express_beyond_its_limit() -> None:
@@ -80,6 +105,7 @@ class StageConfig:
     api_throttle_burst_limit: int
     waf_enabled: bool
     waf_sign_in_rate_limit: int
+    waf_rate_limit: int
     waf_evaluation_window_seconds: int
     api_gateway_account_role: bool
     powertools_layer_arn: str
@@ -95,6 +121,7 @@ class StageConfig:
             raise ValueError(f"workflowType must be one of {WORKFLOW_TYPES}, not {workflow_type}")
         if workflow_type == "EXPRESS":
             refuse_express_beyond_its_limit()
+        refuse_a_timeout_within_the_worst_case()
         stage = str(get("stage"))
         if not stage.isalnum():
             raise ValueError(f"stage must be letters and digits, not {stage!r}")
@@ -116,6 +143,14 @@ class StageConfig:
         rate = int(get("wafSignInRateLimit"))
         if not 10 <= rate <= 2_000_000_000:
             raise ValueError("wafSignInRateLimit must be between 10 and 2,000,000,000")
+        general_rate = int(_or_default(get("wafRateLimit"), WAF_RATE_LIMIT))
+        if not 10 <= general_rate <= 2_000_000_000:
+            raise ValueError("wafRateLimit must be between 10 and 2,000,000,000")
+        if general_rate < rate:
+            raise ValueError(
+                f"wafRateLimit ({general_rate}) counts every request of an address, the sign-in "
+                f"ones too: below wafSignInRateLimit ({rate}) the sign-in rule could never act"
+            )
         return cls(
             stage=stage,
             workflow_type=workflow_type,
@@ -132,6 +167,7 @@ class StageConfig:
             api_throttle_burst_limit=int(get("apiThrottleBurstLimit")),
             waf_enabled=_flag(get("wafEnabled")),
             waf_sign_in_rate_limit=rate,
+            waf_rate_limit=general_rate,
             waf_evaluation_window_seconds=window,
             api_gateway_account_role=_flag(get("apiGatewayAccountRole")),
             powertools_layer_arn=str(get("powertoolsLayerArn") or ""),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -34,6 +35,16 @@ class ToroStack(Stack):
         workflow = self.workflow = Workflow(self, "Workflow", config=config, functions=functions)
         # The recovery sweeper, every minute by default.
         sweeper_dlq = dead_letter_queue(self, "SweeperScheduleDLQ")
+        # The schedule invokes the `live` alias asynchronously: the scheduler's dead-letter
+        # queue holds the invocations it could not make; this one, those that were made and
+        # failed (an error or a timeout in the run), and those Lambda could not start before
+        # the next run was due (throttled). Not retried: the next run does the same work.
+        sweeper_failures = dead_letter_queue(self, "SweeperInvokeDLQ")
+        compute.functions["sweep_open_questions"].alias.configure_async_invoke(
+            on_failure=destinations.SqsDestination(sweeper_failures),
+            retry_attempts=0,
+            max_event_age=Duration.minutes(config.sweeper_interval_minutes),
+        )
         scheduler.Schedule(
             self,
             "SweeperSchedule",
@@ -78,6 +89,7 @@ class ToroStack(Stack):
             )
         dead_letters["AsyncInvoke"] = compute.async_dead_letters
         dead_letters["SweeperSchedule"] = sweeper_dlq
+        dead_letters["SweeperInvoke"] = sweeper_failures
 
         api = Api(self, "Api", config=config, handler=aliases["api"])
         live = Live(

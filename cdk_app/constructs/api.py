@@ -1,5 +1,6 @@
 """The REST API in front of the FastAPI Lambda (Mangum): throttled, traced, with access logs,
-and an AWS WAF web ACL whose rate-based rule guards the sign-in routes.
+and an AWS WAF web ACL: per-address rate limits (the sign-in routes, and every route) and AWS's
+managed common and known-bad-inputs rule groups.
 
 A REST API rather than an HTTP API because only REST APIs (regional) can carry a WAF web ACL;
 the stage's URL is ``https://<id>.execute-api.<region>.amazonaws.com/<stage>/``, and the app
@@ -9,6 +10,7 @@ learns that prefix per request (``api.lambda_handler``).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
@@ -31,7 +33,7 @@ ACCESS_LOG_FORMAT = {
     "latency": "$context.responseLatency",
     "waf": "$context.waf.status",
 }
-# What the WAF answers when its rule blocks: the API's own error shape.
+# What the WAF answers when its rate rules block: the API's own error shape.
 WAF_REFUSAL = {
     "error": {
         "code": "rate_limited",
@@ -39,6 +41,19 @@ WAF_REFUSAL = {
         "details": [],
     }
 }
+WAF_FLOOD_REFUSAL = {
+    "error": {
+        "code": "rate_limited",
+        "message": "Too many requests from this address. Try again in a few minutes.",
+        "details": [],
+    }
+}
+# The common rule set's rule that blocks request bodies over 8 KB, and that size. The API takes
+# bodies up to its own MAX_BODY_BYTES (16 KiB): a question of 2,000 characters is up to 8 KB in
+# UTF-8, and 12 KB as JSON with \u escapes for its accented letters (what Python's json.dumps
+# sends by default), so this rule only counts, and the API answers a larger body with its 413.
+SIZE_RESTRICTED_BODY_RULE = "SizeRestrictions_BODY"
+SIZE_RESTRICTED_BODY_BYTES = 8 * 1024
 
 
 class Api(Construct):
@@ -94,9 +109,21 @@ class Api(Construct):
         self.web_acl = self._web_acl(config) if config.waf_enabled else None
 
     def _web_acl(self, config: StageConfig) -> wafv2.CfnWebACL:
-        """A regional web ACL on the stage: one rate-based rule, per client address, on the
-        sign-in routes; everything else is allowed (and bounded by the app's own limits)."""
+        """A regional web ACL on the stage, its rules in this order (the first that blocks
+        ends the evaluation, so the rate rules come first and count every request):
+
+        0. the sign-in routes, per client address (``wafSignInRateLimit``);
+        1. every route, per client address (``wafRateLimit``): a flood from one address is
+           answered by the WAF, not by Lambda;
+        2. AWS's known bad inputs (Log4j and Java deserialisation patterns, and the like);
+        3. AWS's common rule set (OWASP-style patterns), except that a body over 8 KB is only
+           counted: the API's own limit (``MAX_BODY_BYTES``, 16 KiB, a 413 in its error shape)
+           is the one that applies, and a question of 2,000 characters can be larger than 8 KB
+           (``SIZE_RESTRICTED_BODY_BYTES``).
+
+        Everything else is allowed, and bounded by the app's own limits."""
         name = f"toro-{config.stage}-api"
+        window = config.waf_evaluation_window_seconds
         web_acl = wafv2.CfnWebACL(
             self,
             "WebAcl",
@@ -105,51 +132,47 @@ class Api(Construct):
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=_visibility(name),
             custom_response_bodies={
-                "rateLimited": wafv2.CfnWebACL.CustomResponseBodyProperty(
-                    content=json.dumps(WAF_REFUSAL), content_type="APPLICATION_JSON"
-                )
+                "rateLimited": _json_body(WAF_REFUSAL),
+                "tooManyRequests": _json_body(WAF_FLOOD_REFUSAL),
             },
             rules=[
-                wafv2.CfnWebACL.RuleProperty(
-                    name="SignInRateLimit",
-                    priority=0,
-                    action=wafv2.CfnWebACL.RuleActionProperty(
-                        block=wafv2.CfnWebACL.BlockActionProperty(
-                            custom_response=wafv2.CfnWebACL.CustomResponseProperty(
-                                response_code=429,
-                                custom_response_body_key="rateLimited",
-                                response_headers=[
-                                    wafv2.CfnWebACL.CustomHTTPHeaderProperty(
-                                        name="Retry-After",
-                                        value=str(config.waf_evaluation_window_seconds),
-                                    )
-                                ],
-                            )
-                        )
-                    ),
-                    statement=wafv2.CfnWebACL.StatementProperty(
-                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                            limit=config.waf_sign_in_rate_limit,
-                            evaluation_window_sec=config.waf_evaluation_window_seconds,
-                            aggregate_key_type="IP",
-                            scope_down_statement=wafv2.CfnWebACL.StatementProperty(
-                                byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
-                                    field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(
-                                        uri_path={}
-                                    ),
-                                    positional_constraint="CONTAINS",
-                                    search_string=SIGN_IN_PATHS,
-                                    text_transformations=[
-                                        wafv2.CfnWebACL.TextTransformationProperty(
-                                            priority=0, type="LOWERCASE"
-                                        )
-                                    ],
+                _rate_rule(
+                    "SignInRateLimit",
+                    0,
+                    limit=config.waf_sign_in_rate_limit,
+                    window=window,
+                    body="rateLimited",
+                    metric=f"{name}-sign-in",
+                    scope_down=wafv2.CfnWebACL.StatementProperty(
+                        byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+                            positional_constraint="CONTAINS",
+                            search_string=SIGN_IN_PATHS,
+                            text_transformations=[
+                                wafv2.CfnWebACL.TextTransformationProperty(
+                                    priority=0, type="LOWERCASE"
                                 )
-                            ),
+                            ],
                         )
                     ),
-                    visibility_config=_visibility(f"{name}-sign-in"),
-                )
+                ),
+                _rate_rule(
+                    "RateLimit",
+                    1,
+                    limit=config.waf_rate_limit,
+                    window=window,
+                    body="tooManyRequests",
+                    metric=f"{name}-rate",
+                ),
+                _managed_rule(
+                    "AWSManagedRulesKnownBadInputsRuleSet", 2, metric=f"{name}-known-bad-inputs"
+                ),
+                _managed_rule(
+                    "AWSManagedRulesCommonRuleSet",
+                    3,
+                    metric=f"{name}-common",
+                    counted=(SIZE_RESTRICTED_BODY_RULE,),
+                ),
             ],
         )
         wafv2.CfnWebACLAssociation(
@@ -193,6 +216,78 @@ class Api(Construct):
                 "API Gateway's account-wide logging role: the service's own managed policy, "
                 "shared by every REST API of the account in this region.",
             )
+
+
+def _json_body(body: Mapping[str, object]) -> wafv2.CfnWebACL.CustomResponseBodyProperty:
+    return wafv2.CfnWebACL.CustomResponseBodyProperty(
+        content=json.dumps(body), content_type="APPLICATION_JSON"
+    )
+
+
+def _rate_rule(
+    name: str,
+    priority: int,
+    *,
+    limit: int,
+    window: int,
+    body: str,
+    metric: str,
+    scope_down: wafv2.CfnWebACL.StatementProperty | None = None,
+) -> wafv2.CfnWebACL.RuleProperty:
+    """Block a client address past ``limit`` requests in ``window`` seconds (of those that
+    ``scope_down`` matches), with 429, Retry-After and the API's error body ``body``."""
+    return wafv2.CfnWebACL.RuleProperty(
+        name=name,
+        priority=priority,
+        action=wafv2.CfnWebACL.RuleActionProperty(
+            block=wafv2.CfnWebACL.BlockActionProperty(
+                custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                    response_code=429,
+                    custom_response_body_key=body,
+                    response_headers=[
+                        wafv2.CfnWebACL.CustomHTTPHeaderProperty(
+                            name="Retry-After", value=str(window)
+                        )
+                    ],
+                )
+            )
+        ),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                limit=limit,
+                evaluation_window_sec=window,
+                aggregate_key_type="IP",
+                scope_down_statement=scope_down,
+            )
+        ),
+        visibility_config=_visibility(metric),
+    )
+
+
+def _managed_rule(
+    group: str, priority: int, *, metric: str, counted: tuple[str, ...] = ()
+) -> wafv2.CfnWebACL.RuleProperty:
+    """One of AWS's managed rule groups (no charge beyond the rule), in its own actions, except
+    the rules named in ``counted``, which only count (visible in the metrics and samples)."""
+    return wafv2.CfnWebACL.RuleProperty(
+        name=group,
+        priority=priority,
+        override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                vendor_name="AWS",
+                name=group,
+                rule_action_overrides=[
+                    wafv2.CfnWebACL.RuleActionOverrideProperty(
+                        name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+                    )
+                    for rule in counted
+                ]
+                or None,
+            )
+        ),
+        visibility_config=_visibility(metric),
+    )
 
 
 def _visibility(metric_name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:

@@ -21,6 +21,8 @@ INFRASTRUCTURE_ACTIONS = {
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
     "sqs:SendMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
 }
 
 

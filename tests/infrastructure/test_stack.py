@@ -217,7 +217,7 @@ def test_alarms_page_for_what_is_wrong_not_for_handled_errors(
         expression = next(
             q["Expression"] for q in alarm["Properties"]["Metrics"] if "Expression" in q
         )
-        assert expression == "IF(t >= 20, e/t, 0)"
+        assert expression == "IF(FILL(t, 0) >= 20, FILL(e, 0) / FILL(t, 0), 0)"
         assert alarm["Properties"]["Threshold"] == 0.05
     [failures] = [a for n, a in by_name.items() if "QuestionFailureRate" in n]
     assert _metrics_of(failures) == {
@@ -280,7 +280,7 @@ def test_a_waf_rate_rule_guards_the_sign_in_routes_of_the_stage(template: dict[s
     properties = acl["Properties"]
     assert properties["Scope"] == "REGIONAL"
     assert properties["DefaultAction"] == {"Allow": {}}
-    [rule] = properties["Rules"]
+    [rule] = [r for r in properties["Rules"] if r["Name"] == "SignInRateLimit"]
     rate = rule["Statement"]["RateBasedStatement"]
     assert (rate["Limit"], rate["EvaluationWindowSec"], rate["AggregateKeyType"]) == (
         300,
