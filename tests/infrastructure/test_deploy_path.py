@@ -14,6 +14,7 @@ import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+from cdk_app.app import build_app
 from cdk_app.config import STAGES, StageConfig, load_context
 from tests.infrastructure.test_stack import of_type, synth
 
@@ -176,3 +177,21 @@ def test_functions_and_the_state_machine_depend_on_their_roles_policy_not_twice_
                 if {"Ref": role} in policy["Properties"]["Roles"]
             ]
             assert set(policies) <= set(depends), name
+
+
+def _notes(tmp: Path, **context: Any) -> list[str]:
+    """What `cdk synth` prints about the stack (its annotations), without synthesizing it."""
+    app = build_app({"assetPath": str(_asset(tmp)), **context})
+    stack = app.node.children[0]
+    return [f"{entry.type}: {entry.data}" for entry in stack.node.metadata]
+
+
+def test_synth_says_what_a_stage_other_than_dev_gets(tmp_path: Path) -> None:
+    qa = _notes(tmp_path, stage="qa")
+    assert any("info" in n and "deletionProtection=true by default" in n for n in qa)
+    assert any("warning" in n and "no alarmEmail" in n for n in qa)
+    unprotected = _notes(tmp_path, stage="prod", deletionProtection="false")
+    assert any("warning" in n and "deletionProtection=false" in n for n in unprotected)
+    subscribed = _notes(tmp_path, stage="prod", alarmEmail="ops@example.com")
+    assert not any("alarmEmail" in n or "deletionProtection" in n for n in subscribed)
+    assert not any("toro" in n for n in _notes(tmp_path))  # dev: nothing to say
