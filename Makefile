@@ -15,14 +15,21 @@ APP := $(STAMP) $(VENDORED)
 PYTEST_ARGS ?=
 # Mutants tested at once by `make mutation`.
 MUTATION_JOBS ?= $(shell nproc)
-# `make deploy` asks before a change widens IAM; the CI's manual deploy sets never.
+# `make deploy` asks before a change widens IAM.
 APPROVAL ?= broadening
+# The stage that `make synth`, `diff`, `deploy` and `destroy` act on: its settings are
+# stages/defaults.json overlaid with stages/$(STAGE).json; CDK_ARGS='-c key=value' wins over both.
+# Passed to the CDK through the environment, never pasted into a shell line.
+STAGE ?= dev
+export STAGE
+# The CDK CLI pinned in package-lock.json; it runs cdk.json's app with .venv/bin/python.
+CDK := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx --no-install cdk
 # The browser tests drive Debian's Chromium; installed from Debian's packages when missing.
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium lock audit build synth policies bootstrap deploy destroy run test test-unit test-integration test-api test-system test-browser test-infrastructure test-workflow test-quality eval mutation lint fmt bench clean
+.PHONY: help install chromium lock audit build synth diff policies bootstrap deploy destroy run test test-unit test-integration test-api test-system test-browser test-infrastructure test-workflow test-quality eval mutation lint fmt bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -121,21 +128,24 @@ mutation: $(APP) ## Mutation testing of core/ with mutmut (slow; not part of `ma
 build: $(APP) ## Build the Lambda code asset (arm64 wheels, no Docker) into build/lambda
 	$(BIN)/python -m cdk_app.build
 
-synth: build ## Synthesize the CloudFormation template offline into cdk.out/
-	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(BIN)/python -m cdk_app.app
+synth: build $(NODE_STAMP) ## Synthesize the template of STAGE (default dev) offline into cdk.out/, through the CDK CLI
+	$(CDK) synth --quiet --no-notices -c stage="$$STAGE" $(CDK_ARGS)
 
 policies: $(STAMP) ## Write the IAM policies of the synthesized template that the local stack enforces (local/iam_policies.json)
 	$(BIN)/python -m cdk_app.policies
 
-bootstrap: $(NODE_STAMP) ## Prepare the AWS account and region for CDK deployments (once)
-	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk bootstrap
+diff: build $(NODE_STAMP) ## Show what `make deploy` would change in the deployed STAGE
+	$(CDK) diff -c stage="$$STAGE" $(CDK_ARGS)
 
-deploy: build $(NODE_STAMP) ## Deploy to the AWS account of your credentials (STAGE=dev, CDK_ARGS='-c key=value')
-	$(BIN)/python -m cdk_app.preflight $(CDK_ARGS)
-	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk deploy --require-approval $(APPROVAL) -c stage=$(or $(STAGE),dev) $(CDK_ARGS)
+bootstrap: build $(NODE_STAMP) ## Prepare the AWS account and region for CDK deployments (once; the CLI synthesizes the app first)
+	$(CDK) bootstrap -c stage="$$STAGE"
 
-destroy: $(NODE_STAMP) ## Delete the deployed stack (STAGE=dev)
-	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk destroy -c stage=$(or $(STAGE),dev)
+deploy: build $(NODE_STAMP) ## Deploy STAGE (default dev) to the AWS account of your credentials (CDK_ARGS='-c key=value')
+	$(BIN)/python -m cdk_app.preflight -c stage="$$STAGE" $(CDK_ARGS)
+	$(CDK) deploy --require-approval $(APPROVAL) -c stage="$$STAGE" $(CDK_ARGS)
+
+destroy: build $(NODE_STAMP) ## Delete the deployed stack of STAGE (default dev)
+	$(CDK) destroy -c stage="$$STAGE" $(CDK_ARGS)
 
 bench: $(APP) $(CHROMIUM) ## Print the measured figures: workflow latency, retrieval, imports, cold starts, API, load, start and stop, sign-in memory, the page
 	$(BIN)/python -m bench.workflow_latency

@@ -1,4 +1,5 @@
-"""The deployment's settings, from ``cdk.json`` context (overridable with ``cdk -c key=value``)."""
+"""The deployment's settings, per stage: ``stages/defaults.json``, then ``stages/<stage>.json``
+where it exists, then ``cdk -c key=value`` (which wins)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from state_machine.render import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-CDK_JSON = ROOT / "cdk.json"
+STAGES = ROOT / "stages"
+DEFAULT_STAGE = "dev"
 WORKFLOW_TYPES = ("STANDARD", "EXPRESS")
 # Lambda function names are `toro-<stage>-<function>` and may have at most 64 characters; the
 # state machine's `toro-<stage>-QuestionWorkflow-Standard` at most 80.
@@ -36,9 +38,46 @@ WAF_WINDOWS = (60, 120, 300, 600)
 WAF_RATE_LIMIT = 2000
 
 
-def load_context(path: Path = CDK_JSON) -> dict[str, Any]:
-    context: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))["context"]
-    return context
+def check_stage(stage: str) -> str:
+    """A stage names the stack, every resource and its settings file: letters and digits."""
+    if not stage.isalnum():
+        raise ValueError(f"stage must be letters and digits, not {stage!r}")
+    if len(stage) > MAX_STAGE_LENGTH:
+        raise ValueError(
+            f"stage {stage!r} is {len(stage)} characters; at most {MAX_STAGE_LENGTH} keep "
+            f"every name within AWS's limits (function names: {FUNCTION_NAME_LIMIT})"
+        )
+    return stage
+
+
+def _read(path: Path) -> dict[str, Any]:
+    settings = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(settings, dict):
+        raise ValueError(f"{path} must hold one JSON object of settings")
+    return settings
+
+
+def load_context(stage: str = DEFAULT_STAGE, directory: Path = STAGES) -> dict[str, Any]:
+    """Every setting of one stage: ``defaults.json``, overlaid with ``<stage>.json`` when the
+    stage has one. A key that ``defaults.json`` does not name is refused (a misspelt setting
+    would otherwise be ignored)."""
+    defaults = _read(directory / "defaults.json")
+    own_file = directory / f"{check_stage(stage)}.json"
+    own = _read(own_file) if own_file.is_file() else {}
+    unknown = sorted(set(own) - set(defaults))
+    if unknown:
+        raise ValueError(
+            f"{own_file}: unknown settings {unknown}; the settings are the keys of "
+            f"{directory / 'defaults.json'}"
+        )
+    return {**defaults, **own, "stage": stage}
+
+
+def deletion_protection_of(stage: str, setting: Any) -> bool:
+    """An explicit setting wins; unset, every stage but ``dev`` is protected."""
+    if setting is None or setting == "":
+        return stage != DEFAULT_STAGE
+    return _flag(setting)
 
 
 def workflow_worst_case_seconds(definition: dict[str, Any] | None = None) -> float:
@@ -122,14 +161,7 @@ class StageConfig:
         if workflow_type == "EXPRESS":
             refuse_express_beyond_its_limit()
         refuse_a_timeout_within_the_worst_case()
-        stage = str(get("stage"))
-        if not stage.isalnum():
-            raise ValueError(f"stage must be letters and digits, not {stage!r}")
-        if len(stage) > MAX_STAGE_LENGTH:
-            raise ValueError(
-                f"stage {stage!r} is {len(stage)} characters; at most {MAX_STAGE_LENGTH} keep "
-                f"every name within AWS's limits (function names: {FUNCTION_NAME_LIMIT})"
-            )
+        stage = check_stage(str(get("stage") or DEFAULT_STAGE))
         asset = Path(str(get("assetPath")))
         window = int(get("wafEvaluationWindowSeconds"))
         if window not in WAF_WINDOWS:
@@ -154,7 +186,7 @@ class StageConfig:
         return cls(
             stage=stage,
             workflow_type=workflow_type,
-            deletion_protection=_flag(get("deletionProtection")),
+            deletion_protection=deletion_protection_of(stage, get("deletionProtection")),
             cors_allow_origins=tuple(
                 o.strip() for o in str(get("corsAllowOrigins") or "").split(",") if o.strip()
             ),

@@ -106,8 +106,7 @@ def extract(
 
 
 def synthesized() -> tuple[dict[str, Any], dict[str, Any]]:
-    """The template of the app as ``cdk.json`` configures it (the ``dev`` stage), and its
-    policies."""
+    """The template of the ``dev`` stage as ``stages/`` configures it, and its policies."""
     from aws_cdk.assertions import Template
 
     from cdk_app.app import build_app
@@ -126,7 +125,7 @@ def synthesized() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def synthesize() -> dict[str, Any]:
-    """The policies of the app as ``cdk.json`` configures it."""
+    """The policies of the ``dev`` stage."""
     return synthesized()[1]
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cdk_app.config import load_context
+from cdk_app.config import DEFAULT_STAGE, load_context
 
 
 def layer_parameter(version: str) -> str:
@@ -34,7 +34,7 @@ def check_layer(ssm: Any, version: str, region: str) -> str:
     raise SystemExit(
         f"The Powertools layer {version} (arm64, Python 3.12) is not published in {region}: "
         f"there is no SSM parameter {name}.\n"
-        "Deploy to a region that has it, set powertoolsVersion in cdk.json to a version "
+        "Deploy to a region that has it, set powertoolsVersion in stages/ to a version "
         "published there, or pin the layer's ARN for this region: "
         "make deploy CDK_ARGS='-c powertoolsLayerArn=arn:aws:lambda:...'."
     )
@@ -47,7 +47,8 @@ def overrides(argv: list[str]) -> dict[str, str]:
 
 
 def main() -> None:
-    context = {**load_context(), **overrides(sys.argv[1:])}
+    given = overrides(sys.argv[1:])
+    context = {**load_context(given.get("stage", DEFAULT_STAGE)), **given}
     if context.get("powertoolsLayerArn"):
         print(f"==> Powertools layer pinned: {context['powertoolsLayerArn']}")
         return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import Acknowledgment, CfnOutput, Duration, Stack, Validations
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
@@ -81,6 +81,14 @@ class ToroStack(Stack):
                 aliases["notify_user"], dead_letter_queue=dead_letters["AnswersSubscription"]
             )
         )
+        for subscriber in ("start_workflow", "notify_user"):
+            Validations.of(aliases[subscriber]).acknowledge(
+                Acknowledgment(
+                    id="CloudFormation-Validate::W3694",
+                    reason="SNS delivers to a Lambda alias's ARN as to a function's: the "
+                    "subscription invokes this deploy's version, never $LATEST.",
+                )
+            )
         if config.answers_email:
             answers_dlq = dead_letter_queue(self, "AnswersEmailDLQ")
             dead_letters["AnswersEmail"] = answers_dlq

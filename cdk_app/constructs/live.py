@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 
 import jsii
-from aws_cdk import RemovalPolicy
+from aws_cdk import Aspects, IAspect, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from cdk_app.config import StageConfig
 from cdk_app.nag import acknowledge
@@ -50,6 +50,23 @@ class _AccessLogs:
     @property
     def format(self) -> apigw.AccessLogFormat:
         return apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FORMAT))
+
+
+@jsii.implements(IAspect)
+class _AfterTheAccountsLoggingRole:
+    """The stage's access logs need API Gateway's account-wide CloudWatch role: on an account
+    that has none yet, the stage fails (and the stack rolls back) unless the
+    ``AWS::ApiGateway::Account`` that sets the role, when this stack makes it, comes first."""
+
+    def __init__(self, stage: apigwv2.WebSocketStage) -> None:
+        self._stage = stage
+
+    def visit(self, node: IConstruct) -> None:
+        if node.node.path != self._stage.node.path:
+            return
+        for account in Stack.of(node).node.find_all():
+            if isinstance(account, apigw.CfnAccount):
+                self._stage.node.add_dependency(account)
 
 
 class Live(Construct):
@@ -90,6 +107,7 @@ class Live(Construct):
             access_log_settings=_AccessLogs(self.access_logs),
             detailed_metrics_enabled=True,
         )
+        Aspects.of(self.stage).add(_AfterTheAccountsLoggingRole(self.stage))
         for route in self.api.node.children:
             if isinstance(route, apigwv2.WebSocketRoute):
                 acknowledge(

@@ -58,5 +58,5 @@ def test_the_asset_ships_the_pydantic_the_tests_ran_and_the_layer_matches_the_lo
     # The layer's own pydantic is whatever it was built with; the asset's comes first.
     assert {"pydantic", "pydantic-core", "typing-extensions", "annotated-types"} <= set(packages)
     assert "aws-lambda-powertools" not in packages and "boto3" not in packages
-    layer = json.loads((ROOT / "cdk.json").read_text())["context"]["powertoolsVersion"]
+    layer = json.loads((ROOT / "stages/defaults.json").read_text())["powertoolsVersion"]
     assert layer == locked_versions()["aws-lambda-powertools"]

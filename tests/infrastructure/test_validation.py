@@ -1,4 +1,5 @@
-"""cdk-nag (AwsSolutions) and cfn-lint on the synthesized app: nothing unacknowledged, no errors."""
+"""cdk-nag (AwsSolutions) and cfn-lint on the synthesized app: nothing unacknowledged, no errors
+or warnings."""
 
 from __future__ import annotations
 
@@ -73,8 +74,9 @@ def test_a_finding_left_open_fails_synthesis(tmp_path: Path) -> None:
         app.synth()
 
 
-def test_cfn_lint_reports_no_errors(synthesized: Path) -> None:
+def test_cfn_lint_reports_no_errors_and_no_warnings(synthesized: Path) -> None:
+    # CI runs cfn-lint on the template and fails on a warning as on an error (exit 4).
     template = synthesized / "ToroAssistant-dev.template.json"
     matches = lint_file(template, config=ManualArgs(regions=["us-east-1"]))
-    errors = [f"{m.rule.id} {m.message} ({m.path})" for m in matches if m.rule.id.startswith("E")]
-    assert errors == []
+    found = [f"{m.rule.id} {m.message} ({m.path})" for m in matches if m.rule.id[0] in "EW"]
+    assert found == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -60,8 +61,8 @@ def test_ci_runs_the_test_command_on_pushes_and_pull_requests_then_synth_and_cfn
     jobs = ci["jobs"]
     assert {"run": "make test"} in jobs["test"]["steps"]
     runs = [step.get("run", "") for step in jobs["synth"]["steps"]]
-    assert "make synth" in runs and any(r.startswith(".venv/bin/cfn-lint") for r in runs)
-    assert any("./actionlint" in r and "v1.7.12" in r for r in runs)  # pinned
+    assert any("make synth" in r for r in runs)
+    assert ".venv/bin/cfn-lint cdk.out/*.template.json" in runs  # fails on warnings too
     for job in ("test", "synth"):  # the venv and npm are cached
         uses = [step.get("uses", "") for step in jobs[job]["steps"]]
         assert any(u.startswith("actions/cache@") for u in uses), job
@@ -84,6 +85,48 @@ def test_the_deploy_is_manual_and_assumes_a_role_through_oidc() -> None:
     last = deploy["steps"][-1]
     # The stage goes through the environment, never pasted into the shell script.
     assert "${{" not in last["run"] and last["env"]["STAGE"] == "${{ inputs.stage }}"
+
+
+def test_the_synth_job_makes_the_dispatched_stage_and_the_deploy_job_deploys_that_artifact() -> (
+    None
+):
+    jobs = workflow("ci.yml")["jobs"]
+    synth, deploy = jobs["synth"], jobs["deploy"]
+    assert synth["env"]["STAGE"] == "${{ inputs.stage || 'dev' }}"
+    make = next(s["run"] for s in synth["steps"] if "make synth" in s.get("run", ""))
+    assert 'make synth STAGE="$STAGE"' in make and "${{" not in make
+    assert 'cdk synth --quiet --no-notices -c stage="$STAGE"' in dry_run("synth")
+    upload = next(s for s in synth["steps"] if "upload-artifact@" in s.get("uses", ""))
+    assert upload["with"]["name"] == "cdk.out-${{ env.STAGE }}"
+    assert upload["with"]["path"] == "cdk.out"
+    download = next(s for s in deploy["steps"] if "download-artifact@" in s.get("uses", ""))
+    assert download["with"] == {"name": "cdk.out-${{ inputs.stage }}", "path": "cdk.out"}
+    runs = " ".join(step.get("run", "") for step in deploy["steps"])
+    assert "cdk deploy --app cdk.out --require-approval never" in runs
+    # No second build: neither make, nor Python, in the deploy job.
+    assert "make " not in runs and "python" not in runs
+    assert not any("setup-python" in step.get("uses", "") for step in deploy["steps"])
+
+
+PINNED = re.compile(r"^\s*-?\s*uses:\s*[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+
+
+def test_every_action_is_pinned_by_commit_with_its_release_beside_it() -> None:
+    files = sorted((ROOT / ".github/workflows").glob("*.yml"))
+    assert len(files) >= 2
+    for path in files:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if re.match(r"^\s*-?\s*uses:", line):
+                assert PINNED.match(line), f"{path.name}:{number}: {line.strip()}"
+
+
+def test_actionlint_is_built_at_a_pinned_version_not_piped_into_a_shell() -> None:
+    text = (ROOT / ".github/workflows/ci.yml").read_text()
+    assert "curl" not in text and "| bash" not in text and "bash <(" not in text
+    runs = [step.get("run", "") for step in workflow("ci.yml")["jobs"]["synth"]["steps"]]
+    lint = next(r for r in runs if "actionlint" in r)
+    assert "go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12" in lint
+    assert "/bin/actionlint" in lint
 
 
 def test_make_lint_checks_the_workflows_against_githubs_schema(tmp_path: Path) -> None:
