@@ -22,7 +22,7 @@ CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium lock audit build synth bootstrap deploy destroy run test test-unit test-integration test-api test-system test-browser test-infrastructure test-workflow test-quality eval mutation lint fmt bench clean
+.PHONY: help install chromium lock audit build synth bootstrap deploy destroy smoke run test test-unit test-integration test-api test-system test-browser test-infrastructure test-workflow test-quality eval mutation lint fmt bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -130,6 +130,9 @@ bootstrap: $(NODE_STAMP) ## Prepare the AWS account and region for CDK deploymen
 deploy: build $(NODE_STAMP) ## Deploy to the AWS account of your credentials (STAGE=dev, CDK_ARGS='-c key=value')
 	$(BIN)/python -m cdk_app.preflight $(CDK_ARGS)
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk deploy --require-approval $(APPROVAL) -c stage=$(or $(STAGE),dev) $(CDK_ARGS)
+
+smoke: $(STAMP) ## Check a stage end to end as a new user, then delete it (STACK=ToroAssistant-dev, or API_URL= LIVE_URL= STATE_MACHINE_ARN=; AWS_ENDPOINT_URL= for toro dev)
+	$(BIN)/toro smoke
 
 destroy: $(NODE_STAMP) ## Delete the deployed stack (STAGE=dev)
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk destroy -c stage=$(or $(STAGE),dev)
