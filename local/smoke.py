@@ -84,8 +84,8 @@ class Target:
 
 def target_of_stack(stack: str, alarm_prefix: str | None = None) -> Target:
     """The stack's outputs, read with DescribeStacks (credentials and region from the SDK)."""
-    client = boto3.client("cloudformation", config=_AWS)
     try:
+        client = boto3.client("cloudformation", config=_AWS)
         stacks = client.describe_stacks(StackName=stack)["Stacks"]
     except (ClientError, BotoCoreError) as exc:
         raise SmokeFailed("Read the stack's outputs", f"{stack}: {exc}") from None
@@ -172,12 +172,12 @@ class Smoke:
     def _step(self, name: str, seconds: float | None = None) -> Iterator[Step]:
         limit = self.step_seconds if seconds is None else seconds
         step = Step(name, limit, time.monotonic() + limit)
-        self.console.print(f"[bold]→ {escape(name)}[/bold]")
+        self.console.print(f"[bold]→ {escape(name)}[/bold]", soft_wrap=True)
         started = time.monotonic()
         try:
             yield step
         except SmokeFailed as exc:
-            self.console.print(f"  [red]✗ {escape(exc.reason)}[/red]")
+            self.console.print(f"  [red]✗ {escape(exc.reason)}[/red]", soft_wrap=True)
             raise
         except (
             http.Unreachable,
@@ -188,11 +188,13 @@ class Smoke:
             TimeoutError,
         ) as exc:
             reason = str(exc) or type(exc).__name__
-            self.console.print(f"  [red]✗ {escape(reason)}[/red]")
+            self.console.print(f"  [red]✗ {escape(reason)}[/red]", soft_wrap=True)
             raise SmokeFailed(name, reason) from exc
         took = time.monotonic() - started
         note = f"{step.note} " if step.note else ""
-        self.console.print(f"  [green]✓[/green] {escape(note)}[dim]({took:.1f} s)[/dim]")
+        self.console.print(
+            f"  [green]✓[/green] {escape(note)}[dim]({took:.1f} s)[/dim]", soft_wrap=True
+        )
 
     def _call(
         self,
