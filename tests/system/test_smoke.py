@@ -193,7 +193,7 @@ def test_the_stack_outputs_name_what_is_checked(dev: Dev) -> None:
 def model_down(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
     """A system whose model answers every completion with a server error."""
     model = ScriptedOpenAI().start()
-    model.script("smoke-", ["server_error"])
+    model.script("Tesouro Selic? #", ["server_error"])  # the smoke's question
     try:
         with running_dev(
             tmp_path_factory.mktemp("toro-dev-model-down"),
