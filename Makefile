@@ -131,8 +131,8 @@ deploy: build $(NODE_STAMP) ## Deploy to the AWS account of your credentials (ST
 	$(BIN)/python -m cdk_app.preflight $(CDK_ARGS)
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk deploy --require-approval $(APPROVAL) -c stage=$(or $(STAGE),dev) $(CDK_ARGS)
 
-smoke: $(STAMP) ## Check a stage end to end as a new user, then delete it (STACK=ToroAssistant-dev, or API_URL= LIVE_URL= STATE_MACHINE_ARN=; AWS_ENDPOINT_URL= for toro dev)
-	$(BIN)/toro smoke
+smoke: $(STAMP) ## Check a stage end to end as a new user, then delete it (STAGE=dev or STACK=..., or API_URL= LIVE_URL= STATE_MACHINE_ARN=; AWS_ENDPOINT_URL= for toro dev)
+	STACK="$${STACK:-ToroAssistant-$(or $(STAGE),dev)}" $(BIN)/toro smoke
 
 destroy: $(NODE_STAMP) ## Delete the deployed stack (STAGE=dev)
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk destroy -c stage=$(or $(STAGE),dev)
