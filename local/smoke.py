@@ -144,7 +144,11 @@ class Smoke:
                 try:
                     self._delete(account)
                 except SmokeFailed as exc:  # the first failure is the one to report
-                    self.console.print(f"  [yellow]the user {account.username} is left: {exc}")
+                    self.console.print(
+                        f"  [yellow]the user {account.username} is left behind: "
+                        f"{escape(str(exc))}[/yellow]",
+                        soft_wrap=True,
+                    )
             raise
         self._delete(account)
 
@@ -169,9 +173,8 @@ class Smoke:
     # --- steps --------------------------------------------------------------------------------
 
     @contextmanager
-    def _step(self, name: str, seconds: float | None = None) -> Iterator[Step]:
-        limit = self.step_seconds if seconds is None else seconds
-        step = Step(name, limit, time.monotonic() + limit)
+    def _step(self, name: str) -> Iterator[Step]:
+        step = Step(name, self.step_seconds, time.monotonic() + self.step_seconds)
         self.console.print(f"[bold]→ {escape(name)}[/bold]", soft_wrap=True)
         started = time.monotonic()
         try:
@@ -188,6 +191,10 @@ class Smoke:
             TimeoutError,
         ) as exc:
             reason = str(exc) or type(exc).__name__
+            self.console.print(f"  [red]✗ {escape(reason)}[/red]", soft_wrap=True)
+            raise SmokeFailed(name, reason) from exc
+        except (KeyError, TypeError, ValueError) as exc:  # a body not shaped as documented
+            reason = f"unexpected answer ({type(exc).__name__}: {exc})"
             self.console.print(f"  [red]✗ {escape(reason)}[/red]", soft_wrap=True)
             raise SmokeFailed(name, reason) from exc
         took = time.monotonic() - started
