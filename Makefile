@@ -29,7 +29,7 @@ CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell test "$$(id -u)" -eq 0 || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium lock audit build synth diff policies bootstrap deploy destroy run test test-unit test-integration test-api test-system test-browser test-infrastructure test-workflow test-quality eval mutation lint fmt bench clean
+.PHONY: help install chromium lock audit build synth diff policies bootstrap deploy destroy smoke run test test-unit test-integration test-api test-system test-browser test-infrastructure test-workflow test-quality eval mutation lint fmt bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -146,6 +146,9 @@ deploy: build $(NODE_STAMP) ## Deploy STAGE (default dev) to the AWS account of 
 
 destroy: build $(NODE_STAMP) ## Delete the deployed stack of STAGE (default dev)
 	$(CDK) destroy -c stage="$$STAGE" $(CDK_ARGS)
+
+smoke: $(STAMP) ## Check a stage end to end as a new user, then delete it (STAGE=dev or STACK=..., or API_URL= LIVE_URL= STATE_MACHINE_ARN=; AWS_ENDPOINT_URL= for toro dev)
+	STACK="$${STACK:-ToroAssistant-$(or $(STAGE),dev)}" $(BIN)/toro smoke
 
 bench: $(APP) $(CHROMIUM) ## Print the measured figures: workflow latency, retrieval, imports, cold starts, API, load, start and stop, sign-in memory, the page
 	$(BIN)/python -m bench.workflow_latency

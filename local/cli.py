@@ -27,6 +27,7 @@ from local import http
 from local.functions import ACCOUNT, DEFAULT_REGION, FUNCTIONS
 from local.operators import app as questions_app
 from local.signals import wait_for_stop
+from local.smoke import STEP_SECONDS
 
 if TYPE_CHECKING:
     from websockets.sync.client import ClientConnection
@@ -310,6 +311,65 @@ def _print_result(result: dict[str, Any]) -> None:
             title=f"[red]{result['status']}[/red] ({error.get('code')})",
         )
     )
+
+
+# --- toro smoke ------------------------------------------------------------------------------
+
+
+@app.command()
+def smoke(
+    stack: Annotated[
+        str,
+        typer.Option(
+            envvar="STACK",
+            help="The stack whose outputs (ApiUrl, LiveUrl, StateMachineArn) are read, unless "
+            "--api-url is given; its name is the alarms' prefix.",
+        ),
+    ] = "ToroAssistant-dev",
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="API_URL", help="The stage's URL (ApiUrl); then the stack is not read."
+        ),
+    ] = None,
+    live_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="LIVE_URL", help="With --api-url: the WebSocket URL tickets must name."
+        ),
+    ] = None,
+    state_machine_arn: Annotated[
+        str | None,
+        typer.Option(envvar="STATE_MACHINE_ARN", help="With --api-url: the state machine's ARN."),
+    ] = None,
+    alarm_prefix: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ALARM_PREFIX", help="Alarms checked: those named so (the stack's name)."
+        ),
+    ] = None,
+    step_timeout: Annotated[
+        float, typer.Option(envvar="SMOKE_STEP_SECONDS", min=1, help="Time limit of each step.")
+    ] = STEP_SECONDS,
+) -> None:
+    """Check a stage end to end as a new user: register, sign in, ask, get the answer over the
+    WebSocket and by polling, check its execution and the alarms, and delete the user. AWS
+    credentials and region (and AWS_ENDPOINT_URL for toro dev) come from the SDK's settings."""
+    from local.smoke import Smoke, SmokeFailed, Target, target_of_stack
+
+    started = time.monotonic()
+    try:
+        if api_url is None:
+            console.print(f"Reading the outputs of the stack {stack}")
+            target = target_of_stack(stack, alarm_prefix)
+        elif state_machine_arn is None:
+            raise fail("--api-url needs --state-machine-arn (STATE_MACHINE_ARN)", 2)
+        else:
+            target = Target(api_url, state_machine_arn, alarm_prefix or stack, live_url)
+        Smoke(target, console, step_timeout).run()
+    except SmokeFailed as exc:
+        raise fail(f"smoke test failed at {exc.step!r}: {exc.reason}") from None
+    console.print(f"[green]Smoke test passed[/green] in {time.monotonic() - started:.1f} s")
 
 
 # --- toro invoke -----------------------------------------------------------------------------

@@ -2,10 +2,13 @@
 
 ``$connect``, ``$disconnect`` and ``$default`` go to the ``websocket`` function; ``$connect``
 checks the ticket the client got from ``POST /api/v1/live/ticket`` (with its access token) and
-refuses with 401 otherwise. The functions that push (ValidateQuestion when a question becomes
-processing, the answers topic's subscriber when it is final) may only manage this stage's
-connections (granted from the functions' declaration, cdk_app/constructs/access.py), and find its
-Management API in ``WEBSOCKET_ENDPOINT``.
+refuses with 401 otherwise. ``keepalive`` (the message ``{"action": "keepalive"}`` the page sends
+every 5 minutes, so that API Gateway does not close the connection after 10 idle minutes) is a
+MOCK integration with no route response: API Gateway answers it itself, with nothing, and no
+function runs: it costs one message. The functions that push (ValidateQuestion when a question
+becomes processing, the answers topic's subscriber when it is final) may only manage this stage's
+connections (granted from the functions' declaration, cdk_app/constructs/access.py), and
+find its Management API in ``WEBSOCKET_ENDPOINT``.
 """
 
 from __future__ import annotations
@@ -33,7 +36,10 @@ ACCESS_LOG_FORMAT = {
     "status": "$context.status",
     "error": "$context.integration.error",
 }
-# Per second, for the whole stage: connections open once per page load, messages go out only.
+# The route of the page's keepalive message (the API's route selection is ``$request.body.action``).
+KEEPALIVE_ROUTE = "keepalive"
+# Per second, for the whole stage: connections open once per page load (and every 2 hours, API
+# Gateway's limit), and each open page sends a keepalive every 5 minutes.
 RATE_LIMIT = 50
 BURST_LIMIT = 100
 
@@ -90,6 +96,17 @@ class Live(Construct):
             connect_route_options=routes,
             disconnect_route_options=routes,
             default_route_options=routes,
+            route_selection_expression="$request.body.action",
+        )
+        # A static mapping template selected whatever the request: the mock answers 200, and with
+        # no route response nothing is sent back.
+        self.api.add_route(
+            KEEPALIVE_ROUTE,
+            integration=integrations.WebSocketMockIntegration(
+                "Keepalive",
+                request_templates={"$default": json.dumps({"statusCode": 200})},
+                template_selection_expression="\\$default",
+            ),
         )
         self.access_logs = logs.LogGroup(
             self,
@@ -115,5 +132,5 @@ class Live(Construct):
                     "APIG4",
                     "$connect checks a one-minute, single-use ticket issued to a bearer of a "
                     "valid access token; $disconnect and $default act on the caller's own "
-                    "connection only.",
+                    "connection only; keepalive reaches no function and answers nothing.",
                 )
