@@ -31,6 +31,9 @@ MAX_STAGE_LENGTH = min(
 )
 # How much longer than its worst case the workflow may run before Step Functions ends it.
 TIMEOUT_MARGIN = 1.2
+# call_openai's reserved concurrency: a burst of questions waits in Step Functions' retries
+# (Lambda.TooManyRequestsException) instead of taking the account's whole pool from the API.
+DEFAULT_CALL_OPENAI_CONCURRENCY = 20
 # The evaluation windows AWS WAF's rate-based rules accept.
 WAF_WINDOWS = (60, 120, 300, 600)
 # Requests of every kind one client address may send in the window (about 7 a second over 5
@@ -151,6 +154,9 @@ class StageConfig:
     asset_path: Path
     sweeper_interval_minutes: int = 1
     record_ttl_days: int = 0
+    # Instances of call_openai that may run at once (0: no reservation); the rest of the
+    # account's concurrency stays for the API and the other functions.
+    call_openai_concurrency: int = DEFAULT_CALL_OPENAI_CONCURRENCY
 
     @classmethod
     def from_context(cls, get: Any) -> StageConfig:
@@ -170,6 +176,11 @@ class StageConfig:
         if not 1 <= sweep <= 60:
             raise ValueError("sweeperIntervalMinutes must be between 1 and 60")
         ttl_days = int(_or_default(get("recordTtlDays"), 0))
+        model_calls = int(
+            _or_default(get("callOpenaiConcurrency"), DEFAULT_CALL_OPENAI_CONCURRENCY)
+        )
+        if not 0 <= model_calls <= 1000:
+            raise ValueError("callOpenaiConcurrency must be between 0 (no reservation) and 1000")
         if ttl_days < 0:
             raise ValueError("recordTtlDays must be 0 (keep) or a number of days")
         rate = int(get("wafSignInRateLimit"))
@@ -206,4 +217,5 @@ class StageConfig:
             asset_path=asset if asset.is_absolute() else ROOT / asset,
             sweeper_interval_minutes=sweep,
             record_ttl_days=ttl_days,
+            call_openai_concurrency=model_calls,
         )

@@ -104,6 +104,9 @@ class Compute(Construct):
                 environment=environment,
                 timeout_seconds=timeout_of(name),
                 memory_mb=MEMORY_MB.get(name, DEFAULT_MEMORY_MB),
+                reserved_concurrency=(
+                    config.call_openai_concurrency or None if name == "call_openai" else None
+                ),
                 dead_letter_queue=(
                     self.async_dead_letters if name in ("start_workflow", "notify_user") else None
                 ),

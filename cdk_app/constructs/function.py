@@ -27,6 +27,7 @@ class ToroFunction(Construct):
         environment: dict[str, str],
         timeout_seconds: int,
         memory_mb: int = 512,
+        reserved_concurrency: int | None = None,
         dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -63,6 +64,7 @@ class ToroFunction(Construct):
             role=self.role,
             timeout=Duration.seconds(timeout_seconds),
             memory_size=memory_mb,
+            reserved_concurrent_executions=reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=self.log_group,

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from cdk_app.config import DEFAULT_CALL_OPENAI_CONCURRENCY, StageConfig, load_context
 from cdk_app.constructs.access import GRANTS
 from cdk_app.policies import POLICIES, render, synthesized
 from handlers import FUNCTIONS, SESSION_STATE_ATTRIBUTES, USES, VARIABLES, Access, Resource
@@ -150,3 +151,31 @@ def test_the_sweeper_only_describes_its_own_state_machines_executions(
         for statement in statements_of(synthesis[1], name):
             if statement["Resource"] == "*":
                 assert {a.split(":")[0] for a in _list(statement["Action"])} == {"xray"}, name
+
+
+def test_call_openai_alone_has_reserved_concurrency_so_the_api_keeps_room(
+    synthesis: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    reserved = {
+        resource["Properties"]["Handler"]: resource["Properties"].get(
+            "ReservedConcurrentExecutions"
+        )
+        for resource in synthesis[0]["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
+    assert {handler: n for handler, n in reserved.items() if n is not None} == {
+        FUNCTIONS["call_openai"]: DEFAULT_CALL_OPENAI_CONCURRENCY
+    }
+
+
+@pytest.mark.parametrize(("setting", "reserved"), [(0, 0), (5, 5), ("", 20)])
+def test_call_openai_concurrency_is_a_stage_setting(setting: Any, reserved: int) -> None:
+    context = {**load_context("dev"), "callOpenaiConcurrency": setting}
+    assert StageConfig.from_context(context.get).call_openai_concurrency == reserved
+
+
+@pytest.mark.parametrize("setting", [-1, 1001])
+def test_a_call_openai_concurrency_out_of_range_is_refused(setting: int) -> None:
+    context = {**load_context("dev"), "callOpenaiConcurrency": setting}
+    with pytest.raises(ValueError, match="callOpenaiConcurrency must be between 0"):
+        StageConfig.from_context(context.get)

@@ -473,7 +473,7 @@ def test_updates_are_pushed_through_a_websocket_api_with_least_privilege(
     routes = {
         r["Properties"]["RouteKey"] for r in of_type(template, "AWS::ApiGatewayV2::Route").values()
     }
-    assert routes == {"$connect", "$disconnect", "$default"}
+    assert routes == {"$connect", "$disconnect", "$default", "keepalive"}
     [stage] = of_type(template, "AWS::ApiGatewayV2::Stage").values()
     properties = stage["Properties"]
     assert properties["DefaultRouteSettings"]["ThrottlingRateLimit"] == 50
