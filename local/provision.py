@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from state_machine.render import TASK_FUNCTIONS, render_dict
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.literals import ProjectionTypeType
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_stepfunctions import SFNClient
@@ -56,62 +58,56 @@ def fast_retries(definition: dict[str, Any], max_delay_seconds: int = 1) -> dict
     return definition
 
 
-def create_table(dynamodb: DynamoDBClient, name: str = TABLE_NAME) -> str:
+def _create(
+    dynamodb: DynamoDBClient,
+    name: str,
+    indexes: Sequence[tuple[str, str, ProjectionTypeType]] = (),
+) -> str:
+    """A table keyed ``pk``/``sk`` with TTL ``ttl``, and ``(name, partition key, projection)``
+    indexes sorted by ``sk``, as the CDK app makes them."""
+    attributes = ["pk", "sk", *(key for _, key, _ in indexes)]
+    extra: dict[str, Any] = {}
+    if indexes:
+        extra["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index,
+                "KeySchema": [
+                    {"AttributeName": key, "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": projection},
+            }
+            for index, key, projection in indexes
+        ]
     dynamodb.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-            {"AttributeName": "open_status", "AttributeType": "S"},
-            {"AttributeName": "conversation", "AttributeType": "S"},
-        ],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attributes],
         KeySchema=[
             {"AttributeName": "pk", "KeyType": "HASH"},
             {"AttributeName": "sk", "KeyType": "RANGE"},
         ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": OPEN_QUESTIONS_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "open_status", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            },
-            {
-                "IndexName": CONVERSATION_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "conversation", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-        ],
+        **extra,
     )
     dynamodb.update_time_to_live(
         TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
     )
     return name
+
+
+def create_table(dynamodb: DynamoDBClient, name: str = TABLE_NAME) -> str:
+    return _create(
+        dynamodb,
+        name,
+        [
+            (OPEN_QUESTIONS_INDEX, "open_status", "KEYS_ONLY"),
+            (CONVERSATION_INDEX, "conversation", "ALL"),
+        ],
+    )
 
 
 def create_accounts_table(dynamodb: DynamoDBClient, name: str = ACCOUNTS_TABLE_NAME) -> str:
-    dynamodb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-    )
-    dynamodb.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
-    )
-    return name
+    return _create(dynamodb, name)
 
 
 def create_tables(dynamodb: DynamoDBClient) -> tuple[str, str]:

@@ -17,35 +17,12 @@ CONVERSATION_INDEX = "conversation-questions"
 class Storage(Construct):
     def __init__(self, scope: Construct, construct_id: str, config: StageConfig) -> None:
         super().__init__(scope, construct_id)
-        keep = RemovalPolicy.RETAIN if config.deletion_protection else RemovalPolicy.DESTROY
-        self.accounts = dynamodb.TableV2(
-            self,
-            "Accounts",
-            table_name=f"toro-assistant-{config.stage}-accounts",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-            billing=dynamodb.Billing.on_demand(),
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            time_to_live_attribute="ttl",
-            deletion_protection=config.deletion_protection,
-            removal_policy=keep,
-        )
-        self.table = dynamodb.TableV2(
-            self,
+        self._config = config
+        self.accounts = self._table("Accounts", f"toro-assistant-{config.stage}-accounts")
+        self.table = self._table(
             "Table",
-            table_name=f"toro-assistant-{config.stage}",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-            billing=dynamodb.Billing.on_demand(),
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            time_to_live_attribute="ttl",
-            deletion_protection=config.deletion_protection,
-            removal_policy=keep,
-            global_secondary_indexes=[
+            f"toro-assistant-{config.stage}",
+            [
                 dynamodb.GlobalSecondaryIndexPropsV2(
                     index_name=OPEN_QUESTIONS_INDEX,
                     partition_key=dynamodb.Attribute(
@@ -65,4 +42,28 @@ class Storage(Construct):
                     projection_type=dynamodb.ProjectionType.ALL,
                 ),
             ],
+        )
+
+    def _table(
+        self,
+        construct_id: str,
+        name: str,
+        indexes: list[dynamodb.GlobalSecondaryIndexPropsV2] | None = None,
+    ) -> dynamodb.TableV2:
+        """On demand, point-in-time recovery, TTL ``ttl``, kept with the stage's protection."""
+        protected = self._config.deletion_protection
+        return dynamodb.TableV2(
+            self,
+            construct_id,
+            table_name=name,
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            billing=dynamodb.Billing.on_demand(),
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute="ttl",
+            deletion_protection=protected,
+            removal_policy=RemovalPolicy.RETAIN if protected else RemovalPolicy.DESTROY,
+            global_secondary_indexes=indexes,
         )
