@@ -18,7 +18,8 @@ this module does not know, or a call whose resource it cannot tell, allows nothi
 evaluator ignores conditions it does not know, which would fail open.) Two things AWS does on a
 caller's behalf are checked too: publishing to a topic encrypted with a KMS key needs
 ``kms:GenerateDataKey`` on that key, and a read from DynamoDB that names no attributes counts as
-asking for all of them, so a policy that allows only some attributes refuses it.
+asking for all of them, so a policy that allows only some attributes refuses it (a write counts
+as touching them all).
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ _TRANSACT = {
     "Get": "GetItem",
 }
 _READS = ("GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems")
+# The attributes a write touches are not worked out here: a policy that limits them allows no
+# write locally (it fails closed), as a read that names no attributes.
+_WRITE_CONTEXT = {"dynamodb:Attributes": (ALL_ATTRIBUTES,)}
 _DENIED_CODE = {"sns": "AuthorizationError", "execute-api": "ForbiddenException"}
 _CONNECTION_METHOD = {
     "PostToConnection": "POST",
@@ -113,7 +117,8 @@ def _dynamodb_read_context(operation: str, params: Mapping[str, Any]) -> dict[st
     named += tuple(params.get("AttributesToGet") or ())
     context = {"dynamodb:Attributes": named or (ALL_ATTRIBUTES,)}
     if operation in ("Query", "Scan"):
-        default = "SPECIFIC_ATTRIBUTES" if named else "ALL_ATTRIBUTES"
+        everything = "ALL_PROJECTED_ATTRIBUTES" if params.get("IndexName") else "ALL_ATTRIBUTES"
+        default = "SPECIFIC_ATTRIBUTES" if named else everything
         context["dynamodb:Select"] = (str(params.get("Select") or default),)
     return context
 
@@ -130,7 +135,9 @@ def _dynamodb(place: Place, operation: str, params: Mapping[str, Any]) -> list[R
             Request(
                 action,
                 table(name),
-                _dynamodb_read_context(operation, request) if operation == "BatchGetItem" else {},
+                _dynamodb_read_context(operation, request)
+                if operation == "BatchGetItem"
+                else _WRITE_CONTEXT,
             )
             for name, request in params.get("RequestItems", {}).items()
         ]
@@ -138,14 +145,14 @@ def _dynamodb(place: Place, operation: str, params: Mapping[str, Any]) -> list[R
         requests = []
         for item in params.get("TransactItems", []):
             [(kind, detail)] = item.items()
-            context = _dynamodb_read_context("GetItem", detail) if kind == "Get" else {}
+            context = _dynamodb_read_context("GetItem", detail) if kind == "Get" else _WRITE_CONTEXT
             requests.append(
                 Request(f"dynamodb:{_TRANSACT[kind]}", table(detail["TableName"]), context)
             )
         return requests
     if "TableName" not in params:
         return [Request(action, "*")]
-    context = _dynamodb_read_context(operation, params) if operation in _READS else {}
+    context = _dynamodb_read_context(operation, params) if operation in _READS else _WRITE_CONTEXT
     return [Request(action, table(params["TableName"], params.get("IndexName")), context)]
 
 
@@ -270,8 +277,9 @@ def _condition_holds(
     expected_values = [str(item) for item in _as_list(expected)]
     actual = context.get(key)
     if actual is None:
-        # A missing key: ...IfExists and ForAllValues hold, anything else does not (as in IAM).
-        return if_exists or qualifier == "ForAllValues"
+        # A missing key, as in IAM: ...IfExists and ForAllValues hold, and so does a negated
+        # operator (StringNotEquals...) on a single value; anything else does not.
+        return if_exists or qualifier == "ForAllValues" or (not qualifier and base in _NEGATED)
 
     def matches(value: str) -> bool:
         results = [test(pattern, value) for pattern in expected_values]

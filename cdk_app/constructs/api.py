@@ -54,6 +54,12 @@ WAF_FLOOD_REFUSAL = {
 # sends by default), so this rule only counts, and the API answers a larger body with its 413.
 SIZE_RESTRICTED_BODY_RULE = "SizeRestrictions_BODY"
 SIZE_RESTRICTED_BODY_BYTES = 8 * 1024
+# The common rule set's rules that match patterns in a request body. A question is free text, and
+# a customer may well ask about "<script>", "../" or an address like 169.254.169.254: blocked, they
+# would get the WAF's bare 403 and lose their question. The API stores text and never runs or
+# fetches it, and the page renders answers through DOMPurify, so these only count; on every other
+# part of the request (URI, query, headers) they still block.
+FREE_TEXT_BODY_RULES = ("CrossSiteScripting_BODY", "GenericLFI_BODY", "EC2MetaDataSSRF_BODY")
 
 
 class Api(Construct):
@@ -119,7 +125,8 @@ class Api(Construct):
         3. AWS's common rule set (OWASP-style patterns), except that a body over 8 KB is only
            counted: the API's own limit (``MAX_BODY_BYTES``, 16 KiB, a 413 in its error shape)
            is the one that applies, and a question of 2,000 characters can be larger than 8 KB
-           (``SIZE_RESTRICTED_BODY_BYTES``).
+           (``SIZE_RESTRICTED_BODY_BYTES``); and the patterns it looks for in a body
+           (``FREE_TEXT_BODY_RULES``) are only counted, since a question is free text.
 
         Everything else is allowed, and bounded by the app's own limits."""
         name = f"toro-{config.stage}-api"
@@ -171,7 +178,7 @@ class Api(Construct):
                     "AWSManagedRulesCommonRuleSet",
                     3,
                     metric=f"{name}-common",
-                    counted=(SIZE_RESTRICTED_BODY_RULE,),
+                    counted=(SIZE_RESTRICTED_BODY_RULE, *FREE_TEXT_BODY_RULES),
                 ),
             ],
         )

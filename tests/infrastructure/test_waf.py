@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 
 from api.schemas import QuestionCreate
-from cdk_app.constructs.api import SIZE_RESTRICTED_BODY_BYTES, SIZE_RESTRICTED_BODY_RULE
+from cdk_app.constructs.api import (
+    FREE_TEXT_BODY_RULES,
+    SIZE_RESTRICTED_BODY_BYTES,
+    SIZE_RESTRICTED_BODY_RULE,
+)
 from core.settings import get_api_settings, get_settings
 from tests.infrastructure.test_stack import of_type, synth
 
@@ -60,10 +64,17 @@ def test_aws_managed_groups_act_as_aws_maintains_them(template: dict[str, Any]) 
     known_bad = rules["AWSManagedRulesKnownBadInputsRuleSet"]["Statement"]
     assert "RuleActionOverrides" not in known_bad["ManagedRuleGroupStatement"]
     common = rules["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
-    # Only the body size rule counts instead of blocking.
+    # Only the body size rule and the body patterns a free-text question may match count
+    # instead of blocking.
     assert common["RuleActionOverrides"] == [
-        {"Name": SIZE_RESTRICTED_BODY_RULE, "ActionToUse": {"Count": {}}}
+        {"Name": rule, "ActionToUse": {"Count": {}}}
+        for rule in (SIZE_RESTRICTED_BODY_RULE, *FREE_TEXT_BODY_RULES)
     ]
+    assert {rule.removesuffix("_BODY") for rule in FREE_TEXT_BODY_RULES} == {
+        "CrossSiteScripting",
+        "GenericLFI",
+        "EC2MetaDataSSRF",
+    }
 
 
 def test_a_legitimate_question_may_be_larger_than_the_common_sets_body_limit(

@@ -128,7 +128,6 @@ def test_what_each_call_asks_authorization_for() -> None:
     ]
     [query] = requests_for(PLACE, "dynamodb", "Query", {"TableName": "t", "IndexName": "i"})
     assert query.resource == f"{TABLE}/index/i"
-    assert query.context["dynamodb:Select"] == ("ALL_ATTRIBUTES",)
     [invoke] = requests_for(PLACE, "lambda", "Invoke", {"FunctionName": "f", "Qualifier": "live"})
     assert invoke == Request(
         "lambda:InvokeFunction", "arn:aws:lambda:us-east-1:123456789012:function:f:live"
@@ -192,3 +191,47 @@ def test_an_installed_enforcer_refuses_the_acting_principals_calls_as_aws_does(
         "allows it"
     )
     assert unknown.value.response["Error"]["Message"].endswith("because it has no policy")
+
+
+def test_a_negated_condition_on_a_missing_key_holds_as_in_iam() -> None:
+    """IAM: StringNotEquals on a key the request lacks is true, so such a Deny applies."""
+    deny = {
+        "Effect": "Deny",
+        "Action": "dynamodb:GetItem",
+        "Resource": TABLE,
+        "Condition": {"StringNotEquals": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}},
+    }
+    request = get_item(ProjectionExpression="pk")  # a GetItem carries no Select
+    assert "dynamodb:Select" not in request.context
+    assert policy(allow("dynamodb:*", "*"), deny).decide(request) == (
+        False,
+        "an explicit Deny in its policy refuses it",
+    )
+    if_exists = {
+        **deny,
+        "Condition": {"StringNotEqualsIfExists": deny["Condition"]["StringNotEquals"]},
+    }
+    assert policy(allow("dynamodb:*", "*"), if_exists).decide(request)[0] is False
+
+
+def test_a_write_counts_as_touching_every_attribute() -> None:
+    limited = policy(
+        allow(
+            ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+            TABLE,
+            **{"ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk", "sk"]}},
+        )
+    )
+    [put] = requests_for(PLACE, "dynamodb", "PutItem", {"TableName": "t", "Item": {"pk": {}}})
+    assert not limited.decide(put)[0]
+    [batch] = requests_for(
+        PLACE, "dynamodb", "BatchWriteItem", {"RequestItems": {"t": [{"PutRequest": {}}]}}
+    )
+    assert batch.context == {"dynamodb:Attributes": (iam.ALL_ATTRIBUTES,)}
+
+
+def test_a_query_on_an_index_asks_for_its_projected_attributes_by_default() -> None:
+    [on_index] = requests_for(PLACE, "dynamodb", "Query", {"TableName": "t", "IndexName": "i"})
+    [on_table] = requests_for(PLACE, "dynamodb", "Query", {"TableName": "t"})
+    assert on_index.context["dynamodb:Select"] == ("ALL_PROJECTED_ATTRIBUTES",)
+    assert on_table.context["dynamodb:Select"] == ("ALL_ATTRIBUTES",)
