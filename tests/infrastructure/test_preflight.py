@@ -9,7 +9,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from cdk_app.preflight import check_layer, layer_parameter, overrides
+from cdk_app.preflight import check_concurrency, check_layer, layer_parameter, overrides
 from tests.infrastructure.test_stack import of_type, synth
 
 ARN = "arn:aws:lambda:sa-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:20"
@@ -56,3 +56,32 @@ def test_a_pinned_layer_arn_replaces_the_lookup(tmp_path: Path) -> None:
     assert "/aws/service/powertools" not in str(template.get("Parameters", {}))
     for function in of_type(template, "AWS::Lambda::Function").values():
         assert function["Properties"]["Layers"] == [ARN]
+
+
+def lambda_answering(quota: int) -> Any:
+    client = boto3.client("lambda", region_name="sa-east-1")
+    stubber = Stubber(client)
+    limits = {
+        "TotalCodeSize": 80530636800,
+        "CodeSizeUnzipped": 262144000,
+        "CodeSizeZipped": 52428800,
+        "ConcurrentExecutions": quota,
+        "UnreservedConcurrentExecutions": quota,
+    }
+    stubber.add_response("get_account_settings", {"AccountLimit": limits, "AccountUsage": {}})
+    stubber.activate()
+    return client
+
+
+def test_call_openais_reservation_fits_an_account_with_the_usual_quota() -> None:
+    assert check_concurrency(lambda_answering(1000), 20, "sa-east-1") == 1000
+    assert check_concurrency(lambda_answering(120), 20, "sa-east-1") == 120
+
+
+def test_a_quota_too_low_for_the_reservation_stops_the_deploy_saying_what_to_do() -> None:
+    """A new account's quota can be 10: the reservation would make CloudFormation roll back."""
+    with pytest.raises(SystemExit) as stopped:
+        check_concurrency(lambda_answering(10), 20, "sa-east-1")
+    message = str(stopped.value)
+    assert "quota is 10" in message and "keeps 100 of it unreserved" in message
+    assert "-c callOpenaiConcurrency=0" in message

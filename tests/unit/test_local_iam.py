@@ -195,11 +195,12 @@ def test_an_installed_enforcer_refuses_the_acting_principals_calls_as_aws_does(
 
 def test_a_negated_condition_on_a_missing_key_holds_as_in_iam() -> None:
     """IAM: StringNotEquals on a key the request lacks is true, so such a Deny applies."""
-    deny = {
+    not_specific = {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}
+    deny: dict[str, Any] = {
         "Effect": "Deny",
         "Action": "dynamodb:GetItem",
         "Resource": TABLE,
-        "Condition": {"StringNotEquals": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}},
+        "Condition": {"StringNotEquals": not_specific},
     }
     request = get_item(ProjectionExpression="pk")  # a GetItem carries no Select
     assert "dynamodb:Select" not in request.context
@@ -207,10 +208,7 @@ def test_a_negated_condition_on_a_missing_key_holds_as_in_iam() -> None:
         False,
         "an explicit Deny in its policy refuses it",
     )
-    if_exists = {
-        **deny,
-        "Condition": {"StringNotEqualsIfExists": deny["Condition"]["StringNotEquals"]},
-    }
+    if_exists = {**deny, "Condition": {"StringNotEqualsIfExists": not_specific}}
     assert policy(allow("dynamodb:*", "*"), if_exists).decide(request)[0] is False
 
 
