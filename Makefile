@@ -150,8 +150,9 @@ destroy: build $(NODE_STAMP) ## Delete the deployed stack of STAGE (default dev)
 smoke: $(STAMP) ## Check a stage end to end as a new user, then delete it (STAGE=dev or STACK=..., or API_URL= LIVE_URL= STATE_MACHINE_ARN=; AWS_ENDPOINT_URL= for toro dev)
 	STACK="$${STACK:-ToroAssistant-$(or $(STAGE),dev)}" $(BIN)/toro smoke
 
-bench: $(APP) $(CHROMIUM) ## Print the measured figures: workflow latency, retrieval, imports, cold starts, API, load, start and stop, sign-in memory, the page
+bench: $(APP) $(CHROMIUM) ## Print the measured figures: workflow latency, the local IAM check, retrieval, imports, cold starts, API, load, start and stop, sign-in memory, the page
 	$(BIN)/python -m bench.workflow_latency
+	$(BIN)/python -m bench.local_iam
 	$(BIN)/python -m bench.retrieval
 	$(BIN)/python -m bench.imports
 	$(BIN)/python -m bench.cold_start
