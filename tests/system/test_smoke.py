@@ -107,27 +107,18 @@ def test_an_alarm_of_the_stack_in_alarm_fails_the_smoke_and_the_user_is_still_de
     stack = "ToroAssistant-smokealarm"
     cloudwatch = aws(dev, "cloudwatch")
     name = f"{stack}-MonitoringExecutionsFailed1A2B3C-XYZ"
-    cloudwatch.put_metric_alarm(
-        AlarmName=name,
-        MetricName="ExecutionsFailed",
-        Namespace="AWS/States",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-    )
     # Another stack's alarm in ALARM is not this stack's business.
-    cloudwatch.put_metric_alarm(
-        AlarmName="ToroAssistant-other-Alarm",
-        MetricName="ExecutionsFailed",
-        Namespace="AWS/States",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-    )
+    for alarm in (name, "ToroAssistant-other-Alarm"):
+        cloudwatch.put_metric_alarm(
+            AlarmName=alarm,
+            MetricName="ExecutionsFailed",
+            Namespace="AWS/States",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
     try:
         cloudwatch.set_alarm_state(
             AlarmName="ToroAssistant-other-Alarm", StateValue="ALARM", StateReason="elsewhere"
