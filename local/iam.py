@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextvars
 import fnmatch
+import functools
 import json
 import logging
 import re
@@ -373,17 +374,6 @@ class Enforcer:
                 }
                 raise ClientError(response, operation)
 
-    def hook(self, fixed_principal: str | None = None) -> Callable[..., None]:
-        """A botocore ``before-parameter-build`` handler checking the acting principal (or
-        ``fixed_principal``) before each call is sent."""
-
-        def check(params: Mapping[str, Any], model: Any, **_: Any) -> None:
-            principal = fixed_principal or _principal.get()
-            if principal is not None:
-                self.check(principal, model.service_model.signing_name, model.name, params)
-
-        return check
-
 
 def load(
     names: Mapping[str, Mapping[str, str]],
@@ -419,42 +409,47 @@ def load(
     return Enforcer(place, policies)
 
 
+# The enforcer installed in this process, if any: the hooks look it up at each call.
 _installed: list[Enforcer] = []
+
+
+def _check(params: Mapping[str, Any], model: Any, principal: str | None = None, **_: Any) -> None:
+    """botocore's ``before-parameter-build``: the call is checked, before it is sent, as the
+    acting principal (or ``principal``) while an enforcer is installed."""
+    principal = principal or _principal.get()
+    if _installed and principal is not None:
+        _installed[-1].check(principal, model.service_model.signing_name, model.name, params)
+
+
+_HOOK = ("before-parameter-build", _check)
 
 
 def install(enforcer: Enforcer) -> None:
     """Check every SDK call made from now on in this process (every botocore session created
     after this, and boto3's default one) while a principal acts."""
-    uninstall()
-    handler = enforcer.hook()
-    botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build", handler))
     import boto3
 
+    _installed[:] = [enforcer]
+    if _HOOK not in botocore.handlers.BUILTIN_HANDLERS:
+        botocore.handlers.BUILTIN_HANDLERS.append(_HOOK)
     if boto3.DEFAULT_SESSION is not None:
-        boto3.DEFAULT_SESSION.events.register("before-parameter-build", handler)
-    _installed.append(enforcer)
-    enforcer_handlers.append(handler)
-
-
-enforcer_handlers: list[Callable[..., None]] = []
+        boto3.DEFAULT_SESSION.events.register(*_HOOK, unique_id="toro-iam")
 
 
 def uninstall() -> None:
+    """Check nothing any more, and leave botocore's handlers as they were."""
     import boto3
 
-    for handler in enforcer_handlers:
-        if ("before-parameter-build", handler) in botocore.handlers.BUILTIN_HANDLERS:
-            botocore.handlers.BUILTIN_HANDLERS.remove(("before-parameter-build", handler))
-        if boto3.DEFAULT_SESSION is not None:
-            boto3.DEFAULT_SESSION.events.unregister("before-parameter-build", handler)
-    enforcer_handlers.clear()
     _installed.clear()
+    if _HOOK in botocore.handlers.BUILTIN_HANDLERS:
+        botocore.handlers.BUILTIN_HANDLERS.remove(_HOOK)
+    if boto3.DEFAULT_SESSION is not None:
+        boto3.DEFAULT_SESSION.events.unregister(_HOOK[0], unique_id="toro-iam")
 
 
 def bind(client: Any, principal: str) -> None:
     """Check every call of ``client`` as ``principal`` (the state machine's own client)."""
-    if _installed:
-        client.meta.events.register("before-parameter-build", _installed[-1].hook(principal))
+    client.meta.events.register(_HOOK[0], functools.partial(_check, principal=principal))
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ from cdk_app.policies import render, synthesize
 from core import reset
 from core.models import QuestionStatus
 from core.repository import QuestionRepository
+from core.workflow import execution_arn_for
 from handlers import USES, Resource
+from local.iam import POLICIES
 from local.provision import QUESTIONS_TOPIC
 from local.scripted_openai import ScriptedOpenAI
 from tests.workflow.conftest import Runtime, Workflow, started_runtime
@@ -91,3 +94,50 @@ def test_a_function_without_its_grant_fails_as_on_aws_and_the_question_waits_for
         "toro-assistant because no statement of its policy allows it"
     )
     assert denial in log.read_text()
+
+
+@pytest.fixture(scope="module")
+def no_invoke(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Runtime, Path]]:
+    """A runtime whose state machine role may invoke none of its tasks."""
+    policies = json.loads(POLICIES.read_text())
+    policies["principals"]["workflow"] = [
+        statement
+        for statement in policies["principals"]["workflow"]
+        if "lambda:InvokeFunction" not in json.dumps(statement["Action"])
+    ]
+    directory = tmp_path_factory.mktemp("no-invoke")
+    path = directory / "policies.json"
+    path.write_text(json.dumps(policies))
+    openai = ScriptedOpenAI().start()
+    try:
+        with started_runtime(directory, openai, TORO_IAM_POLICIES=str(path)) as env:
+            yield Runtime(env=env, openai=openai), directory / "runtime.log"
+    finally:
+        openai.stop()
+
+
+def test_the_state_machine_invokes_its_tasks_with_its_own_roles_grant(
+    no_invoke: tuple[Runtime, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime, log = no_invoke
+    for name, value in runtime.env.items():
+        monkeypatch.setenv(name, value)
+    reset.clear_caches()
+    workflow = Workflow(runtime)
+
+    question = workflow.submit("O que é o Tesouro Selic?")
+
+    arn = execution_arn_for(workflow.state_machine_arn, question.question_id)
+    deadline = time.monotonic() + 30
+    status = "RUNNING"
+    while status == "RUNNING" and time.monotonic() < deadline:
+        with suppress(workflow.sfn.exceptions.ExecutionDoesNotExist):
+            status = workflow.sfn.describe_execution(executionArn=arn)["status"]
+        time.sleep(0.1)
+    assert status == "FAILED"  # not even MarkFailed may run
+    stored = QuestionRepository().get(question.user_id, question.question_id)
+    assert stored.status is QuestionStatus.PENDING
+    assert (
+        "assumed-role/workflow is not authorized to perform: lambda:InvokeFunction on resource: "
+        "arn:aws:lambda:us-east-1:123456789012:function:validate_question:$LATEST"
+    ) in log.read_text()
