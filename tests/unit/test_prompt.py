@@ -106,6 +106,16 @@ def test_an_invented_citation_is_dropped_from_text_and_sources(entries: list[Ent
     assert (text, [s.id for s in sources]) == ("Only the second [1], and.", ["ir-renda-fixa"])
 
 
+def test_markers_just_outside_the_context_never_become_sources(entries: list[Entry]) -> None:
+    """[0] and the first number past the context are invented: [0] must not cite the last
+    entry (Python's entries[-1]), nor len + 1 fail or cite anything."""
+    text, sources = cite("None [0]. Past [3]. Both [0, 3]. Real [2].", entries, "en")
+    assert text == "None. Past. Both. Real [1]."
+    assert [s.id for s in sources] == ["ir-renda-fixa"]
+    text, sources = cite("Only an invented one [0].", entries, "en")
+    assert (text, sources) == ("Only an invented one.", [])
+
+
 def test_an_answer_without_citations_is_not_grounded(entries: list[Entry]) -> None:
     text, sources = cite("I do not have that information.", entries, "en")
     assert (text, sources) == ("I do not have that information.", [])
