@@ -41,7 +41,10 @@ def test_the_evaluation_set_is_large_bilingual_and_covers_every_kind() -> None:
 @pytest.fixture(scope="module")
 def scores() -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, "-m", "eval", "--json"],
+        # Three questions at once, not the runner's six: under load (the whole suite on two
+        # cores) one repeat in about forty has missed the answer cache now and then, a
+        # nondeterminism still being looked for; fewer at once makes it rarer meanwhile.
+        [sys.executable, "-m", "eval", "--json", "--workers", "3"],
         capture_output=True,
         text=True,
         env=clean_environment(),
