@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,27 @@ from tests.workflow.conftest import Runtime, Workflow, started_runtime
 DEAD_LETTERS = f"{QUESTIONS_TOPIC}-start_workflow-dlq"
 
 
+@contextmanager
+def enforcing(directory: Path, policies: dict[str, Any]) -> Iterator[tuple[Runtime, Path]]:
+    """A runtime of its own enforcing ``policies``; (the runtime, its log)."""
+    path = directory / "policies.json"
+    path.write_text(render(policies))
+    openai = ScriptedOpenAI().start()
+    try:
+        with started_runtime(directory, openai, TORO_IAM_POLICIES=str(path)) as env:
+            yield Runtime(env=env, openai=openai), directory / "runtime.log"
+    finally:
+        openai.stop()
+
+
+def pointed_at(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Workflow:
+    """The test's clients pointed at ``runtime``."""
+    for name, value in runtime.env.items():
+        monkeypatch.setenv(name, value)
+    reset.clear_caches()
+    return Workflow(runtime)
+
+
 @pytest.fixture(scope="module")
 def withheld(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Runtime, Path]]:
     """A runtime enforcing the policies of a template whose start_workflow declares no table."""
@@ -40,15 +61,8 @@ def withheld(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Runtime
         policies = synthesize()
     finally:
         uses[Resource.TABLE] = table
-    directory = tmp_path_factory.mktemp("withheld")
-    path = directory / "policies.json"
-    path.write_text(render(policies))
-    openai = ScriptedOpenAI().start()
-    try:
-        with started_runtime(directory, openai, TORO_IAM_POLICIES=str(path)) as env:
-            yield Runtime(env=env, openai=openai), directory / "runtime.log"
-    finally:
-        openai.stop()
+    with enforcing(tmp_path_factory.mktemp("withheld"), policies) as started:
+        yield started
 
 
 def test_the_declared_grants_leave_start_workflow_without_the_table_when_it_is_not_declared(
@@ -70,10 +84,7 @@ def test_a_function_without_its_grant_fails_as_on_aws_and_the_question_waits_for
     withheld: tuple[Runtime, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runtime, log = withheld
-    for name, value in runtime.env.items():
-        monkeypatch.setenv(name, value)
-    reset.clear_caches()
-    workflow = Workflow(runtime)
+    workflow = pointed_at(runtime, monkeypatch)
 
     question = workflow.submit("O que é o Tesouro Selic?")
 
@@ -105,25 +116,15 @@ def no_invoke(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Runtim
         for statement in policies["principals"]["workflow"]
         if "lambda:InvokeFunction" not in json.dumps(statement["Action"])
     ]
-    directory = tmp_path_factory.mktemp("no-invoke")
-    path = directory / "policies.json"
-    path.write_text(json.dumps(policies))
-    openai = ScriptedOpenAI().start()
-    try:
-        with started_runtime(directory, openai, TORO_IAM_POLICIES=str(path)) as env:
-            yield Runtime(env=env, openai=openai), directory / "runtime.log"
-    finally:
-        openai.stop()
+    with enforcing(tmp_path_factory.mktemp("no-invoke"), policies) as started:
+        yield started
 
 
 def test_the_state_machine_invokes_its_tasks_with_its_own_roles_grant(
     no_invoke: tuple[Runtime, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runtime, log = no_invoke
-    for name, value in runtime.env.items():
-        monkeypatch.setenv(name, value)
-    reset.clear_caches()
-    workflow = Workflow(runtime)
+    workflow = pointed_at(runtime, monkeypatch)
 
     question = workflow.submit("O que é o Tesouro Selic?")
 
