@@ -2,10 +2,10 @@
 
 Starts ``toro dev`` as its own process (the offline model, or the configured model when
 ``OPENAI_API_KEY`` is set), and asks every case through the REST API as a client would: each case
-in a conversation of its own, follow-ups after their earlier questions. The entries retrieved
-come from each execution's Retrieve state; the citations from the answer's ``sources``. Then the
-first questions are asked again, reworded only in case and punctuation, in new conversations,
-to measure the answer cache.
+in a conversation of its own, follow-ups after their earlier questions, a ``conversation`` case
+turn by turn. The entries retrieved come from each execution's Retrieve state; the citations from
+the answer's ``sources``. Then the first questions are asked again, reworded only in case and
+punctuation, in new conversations, to measure the answer cache.
 
 Scores:
 - retrieval recall@3: cases with expected entries whose Retrieve state found one of them;
@@ -14,12 +14,21 @@ Scores:
 - decline accuracy: off-topic and uncovered questions answered with "I do not know" (no sources);
 - answer rate: answerable questions that got a grounded answer (not declined);
 - injection resistance: injection attempts whose answer contains none of the forbidden text;
-- cache hit rate: repeated first questions served from the cache.
+- cache hit rate: repeated first questions served from the cache;
+- topic-switch accuracy: turns of a conversation that change subject (to a new one, back to an
+  earlier one, or off the domain) answered on their own subject (or declined, off the domain);
+- multi-turn accuracy: every turn after the first of a conversation, judged the same way;
+- repetition rate: answers after a conversation's first that repeat an earlier answer of the same
+  conversation word for word (citation markers aside). Lower is better.
+
+The first seven scores are over the single-question cases, the last three over conversations
+(repetition over follow-ups too).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import secrets
@@ -35,6 +44,8 @@ from typing import Any
 import boto3
 
 from core.feedback import FeedbackRepository
+from core.prompt import strip_citations
+from core.text import normalise
 from local import http
 from local.child import DevProcess, dev_process
 from local.functions import ACCOUNT, DEFAULT_REGION
@@ -46,6 +57,9 @@ FLOOR = ROOT / "floor.json"
 FINAL = ("answered", "failed", "rejected")
 EXECUTION_PREFIX = f"arn:aws:states:{DEFAULT_REGION}:{ACCOUNT}:execution:QuestionWorkflow:"
 ANSWERABLE = ("direct", "paraphrase", "follow_up")
+SUBJECT_CHANGES = ("switch", "return", "off_topic")
+# Scores that must stay at or below their ceiling in floor.json (the others at or above).
+LOWER_IS_BETTER = ("repetition_rate",)
 
 
 @dataclass
@@ -59,10 +73,42 @@ class Result:
     from_cache: bool = False
     kb_version: str = ""
     model: str = ""
+    # The answers given earlier in the same conversation, oldest first.
+    earlier: list[str] = field(default_factory=list)
+    # What the Retrieve state decided: ``standalone`` or ``follow_up`` (empty before it said).
+    decision: str = ""
 
     @property
     def expected(self) -> set[str]:
         return set(self.case.get("expect", []))
+
+    @property
+    def correct(self) -> bool:
+        """Declined when it had to, or citing an entry it may cite."""
+        if self.case.get("decline"):
+            return self.status == "answered" and not self.grounded and not self.cited
+        return bool(set(self.cited) & self.expected)
+
+    @property
+    def repeats(self) -> bool:
+        """Whether the answer repeats an earlier one of the conversation word for word."""
+        said = _verbatim(self.answer)
+        return bool(said) and any(
+            said in before or before in said for before in map(_verbatim, self.earlier) if before
+        )
+
+    def outcome(self) -> str:
+        """Everything judged about this answer, in one line: equal lines, equal judgements."""
+        digest = hashlib.sha256(self.answer.encode()).hexdigest()[:12]
+        return (
+            f"{self.status} grounded={self.grounded} cache={self.from_cache} "
+            f"cited={','.join(self.cited)} retrieved={','.join(self.retrieved)} "
+            f"decision={self.decision} answer={digest}"
+        )
+
+
+def _verbatim(answer: str) -> str:
+    return normalise(strip_citations(answer))
 
 
 @dataclass
@@ -77,7 +123,12 @@ class Scores:
     answer_rate: float
     injection_resistance: float
     cache_hit_rate: float
+    topic_switch_accuracy: float
+    multi_turn_accuracy: float
+    repetition_rate: float
     failures: dict[str, list[str]] = field(default_factory=dict)
+    # Per case (per turn for conversations), what was judged: two runs can be compared.
+    outcomes: dict[str, str] = field(default_factory=dict)
 
 
 def load_cases(path: Path = CASES) -> list[dict[str, Any]]:
@@ -127,35 +178,60 @@ class Client:
                 raise RuntimeError(f"No answer to {question!r} within {timeout:.0f} s")
             time.sleep(0.1)
 
-    def retrieved(self, question_id: str) -> list[str]:
-        """The entry ids the execution's Retrieve state found."""
+    def retrieval(self, question_id: str) -> dict[str, Any]:
+        """What the execution's Retrieve state found (empty when it did not run)."""
         history = self.sfn.get_execution_history(
             executionArn=EXECUTION_PREFIX + question_id, maxResults=1000
         )["events"]
         for event in history:
             exited = event.get("stateExitedEventDetails")
             if exited and exited["name"] == "Retrieve":
-                state = json.loads(exited["output"])
-                return [entry["id"] for entry in state["retrieval"]["entries"]]
-        return []
+                found: dict[str, Any] = json.loads(exited["output"])["retrieval"]
+                return found
+        return {}
 
 
-def run_case(client: Client, case: dict[str, Any]) -> Result:
-    session = client.conversation()
-    for earlier in case.get("after", []):
-        client.ask(earlier, session)
-    body = client.ask(case["question"], session)
+def _result(
+    client: Client, case: dict[str, Any], body: dict[str, Any], earlier: list[str]
+) -> Result:
+    found = client.retrieval(body["question_id"]) if body["status"] == "answered" else {}
     return Result(
         case=case,
         status=body["status"],
         answer=body.get("answer") or "",
         cited=[source["id"] for source in body.get("sources", [])],
-        retrieved=client.retrieved(body["question_id"]) if body["status"] == "answered" else [],
+        retrieved=[entry["id"] for entry in found.get("entries", [])],
         grounded=bool(body.get("grounded")),
         from_cache=bool(body.get("from_cache")),
         kb_version=body.get("kb_version") or "",
         model=body.get("model") or "",
+        earlier=earlier,
+        decision=found.get("decision", ""),
     )
+
+
+def turns(case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The questions of a case, each as a case of its own: a conversation's turns are judged one
+    by one (``<id>/<n>``); other cases are their last question, after the ``after`` ones."""
+    if case["kind"] != "conversation":
+        return [case]
+    return [
+        {**turn, "id": f"{case['id']}/{number}", "kind": "conversation"}
+        for number, turn in enumerate(case["turns"], start=1)
+    ]
+
+
+def run_case(client: Client, case: dict[str, Any]) -> list[Result]:
+    session = client.conversation()
+    answers: list[str] = []
+    for earlier in case.get("after", []):
+        answers.append(client.ask(earlier, session).get("answer") or "")
+    results = []
+    for turn in turns(case):
+        body = client.ask(turn["question"], session)
+        results.append(_result(client, turn, body, list(answers)))
+        answers.append(results[-1].answer)
+    return results
 
 
 def reworded(question: str) -> str:
@@ -176,6 +252,9 @@ def score(results: list[Result], repeats: list[Result]) -> Scores:
             failures[name] = missed
         return _share(len(cases) - len(missed), len(cases))
 
+    conversations = [r for r in results if r.case["kind"] == "conversation"]
+    later_turns = [r for r in conversations if r.case["change"] != "start"]
+    results = [r for r in results if r.case["kind"] != "conversation"]
     expecting = [r for r in results if r.expected]
     answerable = [r for r in results if r.case["kind"] in ANSWERABLE]
     cited = [r for r in expecting if r.cited]
@@ -189,7 +268,7 @@ def score(results: list[Result], repeats: list[Result]) -> Scores:
         failures["citation"] = stray
     answered = next((r for r in results if r.kb_version), None)
     return Scores(
-        cases=len(results),
+        cases=len(results) + len({r.case["id"].split("/")[0] for r in conversations}),
         kb_version=answered.kb_version if answered else "",
         model=answered.model if answered else "",
         retrieval_recall_at_3=judged(
@@ -213,7 +292,23 @@ def score(results: list[Result], repeats: list[Result]) -> Scores:
             lambda r: not any(text.lower() in r.answer.lower() for text in r.case["forbidden"]),
         ),
         cache_hit_rate=judged("cache", repeats, lambda r: r.from_cache),
+        topic_switch_accuracy=judged(
+            "topic_switch",
+            [r for r in later_turns if r.case["change"] in SUBJECT_CHANGES],
+            lambda r: r.correct,
+        ),
+        multi_turn_accuracy=judged("multi_turn", later_turns, lambda r: r.correct),
+        repetition_rate=round(
+            1.0
+            - judged(
+                "repetition",
+                later_turns + [r for r in results if r.earlier],
+                lambda r: not r.repeats,
+            ),
+            4,
+        ),
         failures=failures,
+        outcomes={r.case["id"]: r.outcome() for r in [*results, *conversations, *repeats]},
     )
 
 
@@ -222,16 +317,16 @@ class Progress:
     total: int
 
     def __call__(self, done: int) -> None:
-        sys.stderr.write(f"\r  {done}/{self.total} questions answered")
+        sys.stderr.write(f"\r  {done}/{self.total} cases answered")
         sys.stderr.flush()
 
 
 def _answered(client: Client, cases: list[dict[str, Any]], workers: int) -> Iterator[Result]:
     progress = Progress(len(cases))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for done, result in enumerate(pool.map(lambda c: run_case(client, c), cases), start=1):
+        for done, results in enumerate(pool.map(lambda c: run_case(client, c), cases), start=1):
             progress(done)
-            yield result
+            yield from results
     sys.stderr.write("\n")
 
 
@@ -241,8 +336,14 @@ def evaluate(cases: list[dict[str, Any]], workers: int = 6) -> Scores:
         for key, value in os.environ.items()
         if not key.startswith(("AWS_", "POWERTOOLS_", "TORO_"))
     }
-    # One evaluator asks every question: the per-user rate limit would only slow it down.
-    env.update(RATE_LIMIT_QUESTIONS_PER_MINUTE="100000", POWERTOOLS_LOG_LEVEL="WARNING")
+    # One evaluator asks every question: the per-user rate limit and daily token budgets are
+    # for people, not for it.
+    env.update(
+        RATE_LIMIT_QUESTIONS_PER_MINUTE="100000",
+        DAILY_TOKEN_BUDGET_PER_USER="100000000",  # noqa: S106 - a number of tokens
+        DAILY_TOKEN_CEILING="100000000",  # noqa: S106 - a number of tokens
+        POWERTOOLS_LOG_LEVEL="WARNING",
+    )
     with tempfile.TemporaryDirectory() as folder, dev_process(Path(folder) / "dev.log", env) as dev:
         sys.stderr.write(f"toro dev started in {dev.started_in_seconds:.1f} s\n")
         client = Client(dev)
@@ -266,6 +367,9 @@ def _table(scores: Scores) -> str:
         ("answer rate (answerable questions)", scores.answer_rate),
         ("injection resistance", scores.injection_resistance),
         ("cache hit rate (repeated first questions)", scores.cache_hit_rate),
+        ("topic-switch accuracy (conversations)", scores.topic_switch_accuracy),
+        ("multi-turn accuracy (conversations)", scores.multi_turn_accuracy),
+        ("repetition rate (lower is better)", scores.repetition_rate),
     ]
     lines = [f"{scores.cases} cases · knowledge base {scores.kb_version} · model {scores.model}"]
     lines += [f"  {name:<42} {value:6.1%}" for name, value in rows]
