@@ -53,11 +53,12 @@ class Entry(_Strict):
     def text(self, language: Language) -> Localised:
         return self.pt if language == "pt" else self.en
 
-    def document(self) -> str:
-        """What retrieval indexes: titles and keywords count twice, both languages."""
+    def document(self, language: Language | None = None) -> str:
+        """What retrieval indexes in ``language`` (both when None): title and keywords count
+        twice."""
         parts: list[str] = []
-        for language in LANGUAGES:
-            local = self.text(language)
+        for each in (language,) if language else LANGUAGES:
+            local = self.text(each)
             keywords = " ".join(local.keywords)
             parts += [local.title, local.title, keywords, keywords, local.body]
         return " ".join(parts)

@@ -212,6 +212,10 @@ class Retrieval(StrictPayload):
     entries: list[RetrievedEntry] = Field(default_factory=list)
     # The conversation's earlier answered questions that go into the prompt, oldest first.
     turns: list[Id] = Field(default_factory=list)
+    # Whether the question was searched on its own or as a follow-up of ``follows``: the earlier
+    # questions (oldest first) whose words supported it.
+    decision: Literal["standalone", "follow_up"] = "standalone"
+    follows: list[Id] = Field(default_factory=list)
 
 
 class AnswerTask(QuestionRef):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -28,10 +29,23 @@ _STOPWORDS = frozenset(
     how when where why do does did can could should would will shall may might must have has had
     about into than then there here from by as me us them tell explain please also so
     bom boa bons boas ideia melhor pior vale saber quero preciso acontece funciona existe
-    todo toda todos todas cada algum alguma voce
+    todo toda todos todas cada algum alguma voce funcionam funcionar
     diferenca good idea best better worth know want need happens work works difference exist
+    voltando voltar volta retomando falando agora back going go again now
     """.split()
 )
+# Words that point back to something said earlier: a question with one depends on its
+# conversation ("E eu pago imposto nela?", "How is it taxed?"). Not "este"/"esta" (folded, "está"
+# is "esta") nor "that"/"which" (relative pronouns: "an ETF that tracks the Ibovespa").
+_REFERRING = frozenset(
+    """
+    isso isto disso nisso desse dessa desses dessas nesse nessa nesses nessas esse essa esses
+    essas nele nela neles nelas dele dela deles delas ele ela eles elas mesmo mesma
+    it its it's this these those them they their theirs one ones
+    """.split()
+)
+# How a question that continues the conversation begins: "E quanto rende?", "And the tax?".
+_CONTINUING = re.compile(r"^\s*(?:e|and|but|mas|tambem|also|what about|how about)\b")
 _PT_MARKERS = frozenset(
     """
     o os as um uma de do da dos das no na nos nas em para pra com que qual quais quanto quanta
@@ -78,7 +92,13 @@ def _stemmers() -> tuple[Any, Any]:
     return stemmers
 
 
+# "etfs", "cdbs", "fiis": the plural of an acronym (no Portuguese word ends in a consonant and s,
+# nor in "iis").
+_ACRONYM_PLURAL = re.compile(r"(?:(?<=[b-df-hj-np-rtv-z])|(?<=ii))s$")
+
+
 def _singular(word: str) -> str:
+    word = _ACRONYM_PLURAL.sub("", word)
     if len(word) < 5:  # "goes", "does": English, not Portuguese plurals
         return word
     for pattern, replacement in _PLURALS:
@@ -87,24 +107,71 @@ def _singular(word: str) -> str:
 
 
 @lru_cache(maxsize=65_536)
-def _stems_of(word: str) -> frozenset[str]:
-    """A folded word's Portuguese and English stems (words repeat: each is stemmed once)."""
-    singular = _singular(word)
-    return frozenset(stemmer.stemWord(singular) for stemmer in _stemmers())
+def _stems_of(word: str, language: Language | None) -> frozenset[str]:
+    """A folded word's stems in ``language``, or in both when None (words repeat: each is
+    stemmed once)."""
+    portuguese, english = _stemmers()
+    chosen = {"pt": (portuguese,), "en": (english,), None: (portuguese, english)}[language]
+    singular = _singular(word) if language != "en" else word
+    return frozenset(stemmer.stemWord(singular) for stemmer in chosen)
 
 
-def words(text: str) -> list[frozenset[str]]:
-    """Each content word of ``text`` as its stems: folded, stop words dropped, PT and EN stems."""
-    return [
-        _stems_of(word)
-        for word in _WORD.findall(fold(text))
-        if word not in _STOPWORDS and len(word) >= 2
-    ]
+def content_words(text: str) -> list[str]:
+    """The folded words of ``text`` that carry meaning: stop words and single letters dropped."""
+    return [word for word in _WORD.findall(fold(text)) if word not in _STOPWORDS and len(word) >= 2]
 
 
-def stems(text: str) -> list[str]:
+def words(text: str, language: Language | None = None) -> list[frozenset[str]]:
+    """Each content word of ``text`` as its stems in ``language`` (both PT and EN when None)."""
+    return [_stems_of(word, language) for word in content_words(text)]
+
+
+def stems(text: str, language: Language | None = None) -> list[str]:
     """Search tokens: every stem of every content word."""
-    return [stem for group in words(text) for stem in sorted(group)]
+    return [stem for group in words(text, language) for stem in sorted(group)]
+
+
+def points_back(text: str) -> bool:
+    """Whether a question points back at something said earlier ("nela", "it", "esse")."""
+    return any(word in _REFERRING for word in re.findall(r"[a-z']+", fold(text)))
+
+
+def continues(text: str) -> bool:
+    """Whether a question begins as a continuation ("E quanto rende?", "And the tax?")."""
+    return bool(_CONTINUING.match(fold(text)))
+
+
+# A question names a subject of its own when it holds at least this share of a title's words
+# ("E juros compostos?" holds all of "Juros compostos"; "E quanto rende?" a third of "Imposto de
+# renda na renda fixa").
+NAMING_SHARE = 0.5
+
+
+_GLOSS = re.compile(r"\([^)]*\)")
+
+
+def names(
+    question: str,
+    titles: Sequence[str],
+    language: Language,
+    common: frozenset[frozenset[str]] = frozenset(),
+) -> bool:
+    """Whether ``question`` names what an entry is about: it holds at least NAMING_SHARE of the
+    words of one of ``titles``, a gloss in brackets aside ("FGC (Fundo Garantidor de Créditos)"
+    is named by "FGC"), and at least one of them is not ``common`` to many titles ("renda")."""
+    held = vocabulary(question, language)
+    for title in titles:
+        found = list(set(words(_GLOSS.sub(" ", title), language)))
+        if covered(found, held) >= NAMING_SHARE and any(
+            group & held for group in found if group not in common
+        ):
+            return True
+    return False
+
+
+def title_words(title: str, language: Language) -> set[frozenset[str]]:
+    """The words of a title that ``names`` weighs."""
+    return set(words(_GLOSS.sub(" ", title), language))
 
 
 # A question's stem also matches a longer stem it begins ("garant" in "garantidor"), from this
@@ -112,11 +179,11 @@ def stems(text: str) -> list[str]:
 PREFIX_MIN = 5
 
 
-def vocabulary(text: str | list[str]) -> frozenset[str]:
+def vocabulary(text: str | list[str], language: Language | None = None) -> frozenset[str]:
     """Every stem of ``text`` (or of these stems) and its prefixes of PREFIX_MIN characters or
     more: what a question's word must meet for the text to cover it."""
     found: set[str] = set()
-    for stem in set(stems(text) if isinstance(text, str) else text):
+    for stem in set(stems(text, language) if isinstance(text, str) else text):
         found.update(stem[:end] for end in range(PREFIX_MIN, len(stem) + 1))
         found.add(stem)
     return frozenset(found)

@@ -616,14 +616,22 @@ def kb_search(
     limit: Annotated[int, typer.Option(min=1, max=20, help="How many entries to rank.")] = 5,
     directory: KnowledgeDir = None,
 ) -> None:
-    """What the Retrieve task would find for a question: the ranking, scores, and what it keeps."""
-    from core.retrieval import BM25Retriever, Query, relevant
+    """What the Retrieve task would find for a question: whether it stands alone or follows up on
+    the conversation, the ranking, scores, and what it keeps."""
+    from core.retrieval import BM25Retriever, Query, search
 
     knowledge_base = _knowledge_base(directory)
-    hits = BM25Retriever(knowledge_base).rank(Query(text, tuple(reversed(after or []))), limit)
-    # What the Retrieve task keeps: the relevant ones among its top RETRIEVAL_TOP_K.
-
-    kept = {hit.entry_id for hit in relevant(hits[: get_settings().retrieval_top_k])}
+    retriever = BM25Retriever(knowledge_base)
+    history = tuple(reversed(after or []))  # newest first, as the Retrieve task reads them
+    found = search(retriever, Query(text, history), get_settings().retrieval_top_k)
+    support = tuple(history[position] for position in found.follows)
+    hits = retriever.rank(Query(text, support), limit)
+    kept = {hit.entry_id for hit in found.hits}
+    if found.decision == "follow_up":
+        used = ", ".join(repr(question) for question in reversed(support))
+        console.print(f"Decision: follow_up, supported by the earlier questions {escape(used)}")
+    else:
+        console.print("Decision: standalone, judged on its own words")
     table = Table("#", "id", "score", "coverage", "in context", "title")
     for rank, hit in enumerate(hits, start=1):
         table.add_row(

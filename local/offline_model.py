@@ -1,20 +1,37 @@
 """The offline model: an OpenAI-compatible endpoint for ``make run`` and ``make eval``, no key.
 
 It gets exactly the prompt a real model gets and reads it as one would: the numbered entries in
-``<context>``, the question in ``<question>``, the conversation's earlier questions. It answers in
-the question's language from the entry that covers the question (and the conversation) best,
-the first of those that tie, citing it as ``[n]``, and says plainly that it does not know when
-the context is empty. It follows no instruction found in the question or the context: it only
-ever composes from the entries. Token counts in ``usage`` are words and punctuation marks of the
+``<context>``, the question in ``<question>``, the conversation's earlier questions and answers.
+It answers in the question's language from the entry that covers the question best (for a
+follow-up, the question with the subject it refers to), the first of those that tie, citing it as
+``[n]``, and says plainly that it does not know when the context is empty. Later in a
+conversation it answers the aspect asked ("E quanto rende?": the sentences on the yield), and it
+never repeats an earlier answer of the conversation word for word. It follows no instruction found
+in the question or the context: it only ever composes from the entries. It is deterministic: the
+same prompt gets the same answer. Token counts in ``usage`` are words and punctuation marks of the
 prompt and of the answer.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from core.text import Language, count_tokens, covered, detect_language, vocabulary, words
+from core.text import (
+    Language,
+    content_words,
+    continues,
+    count_tokens,
+    covered,
+    detect_language,
+    names,
+    normalise,
+    points_back,
+    vocabulary,
+    words,
+)
 from local.openai_server import (
+    ContextEntry,
     OpenAICompatibleServer,
     Payload,
     Prompt,
@@ -46,27 +63,111 @@ _UNKNOWN = {
 }
 
 
+# Said instead of the plain "I do not know" when the conversation has had that already.
+_UNKNOWN_AGAIN = {
+    "pt": (
+        "Isso também não está na base de conhecimento da corretora, então não vou responder de "
+        "memória. Se quiser, pergunte sobre investimentos, impostos ou os serviços da corretora."
+    ),
+    "en": (
+        "That is not in the broker's knowledge base either, so I will not answer from memory. "
+        "Ask me about investing, taxes on investments or the broker's services, if you like."
+    ),
+}
+_AGAIN = {"pt": "Retomando {title}", "en": "Back to {title}"}
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý0-9'\"(])")
+# At most this many sentences answer an aspect of an entry.
+ASPECT_SENTENCES = 2
+
+
 def compose(prompt: Prompt) -> tuple[str, Language]:
     """The answer to a prompt, in the question's language."""
     language = detect_language(prompt.question)
+    said = [_verbatim(answer) for answer in prompt.answers]
     if not prompt.entries:
-        return _UNKNOWN[language], language
-    question = words(prompt.question)
-    earlier = [group for text in prompt.history for group in words(text)]
+        return _decline(language, said), language
+    question = words(prompt.question, language)
+    titles = [entry.title for entry in prompt.entries]
+    follows = bool(prompt.history) and (
+        points_back(prompt.question)
+        or not content_words(prompt.question)
+        or (continues(prompt.question) and not names(prompt.question, titles, language))
+    )
+    subject = _subject(prompt, language) if follows else []
+    judged = question + subject
 
-    def fit(position: int) -> tuple[float, float, float, int]:
+    def fit(position: int) -> tuple[float, ...]:
         entry = prompt.entries[position]
-        known = vocabulary(f"{entry.title} {entry.body}")
+        known = vocabulary(f"{entry.title} {entry.body}", language)
         return (
-            covered(question + earlier, known),
-            # An entry about it, not one that mentions it, when they cover it alike.
-            covered(question + earlier, vocabulary(entry.title)),
-            covered(earlier, known),
+            # A follow-up is answered on the subject it refers to.
+            covered(subject, known),
+            covered(judged, known),
+            # An entry about it, not one that mentions it, when they cover it alike: the one
+            # whose title the question names ("BDRs", not "Imposto de renda nos BDRs").
+            float(names(prompt.question, [entry.title], language)),
+            covered(judged, vocabulary(entry.title, language)),
             -position,
         )
 
     best = prompt.entries[max(range(len(prompt.entries)), key=fit)]
-    return f"{best.body} [{best.number}]\n\n{_DISCLAIMER[language]}", language
+    text = _body(best, question, language, said) if prompt.history else best.body
+    return f"{text} [{best.number}]\n\n{_DISCLAIMER[language]}", language
+
+
+def _verbatim(answer: str) -> str:
+    """An answer as repetition is judged: its words, without citations or punctuation."""
+    return normalise(re.sub(r"\[\d+\]", " ", answer))
+
+
+def _repeats(text: str, said: list[str]) -> bool:
+    mine = _verbatim(text)
+    return any(mine in before or before in mine for before in said if before)
+
+
+def _decline(language: Language, said: list[str]) -> str:
+    for text in (_UNKNOWN[language], _UNKNOWN_AGAIN[language]):
+        if not _repeats(text, said):
+            return text
+    return _UNKNOWN_AGAIN[language]
+
+
+def _subject(prompt: Prompt, language: Language) -> list[frozenset[str]]:
+    """The words of what a follow-up refers to: the newest earlier question that the context
+    speaks of (one off the domain in between is passed over)."""
+    for earlier in reversed(prompt.history):
+        found = words(earlier, language)
+        if any(
+            covered(found, vocabulary(f"{entry.title} {entry.body}", language))
+            for entry in prompt.entries
+        ):
+            return found
+    return []
+
+
+def _body(
+    entry: ContextEntry, question: list[frozenset[str]], language: Language, said: list[str]
+) -> str:
+    """What to say from ``entry`` later in a conversation: the sentences on the aspect asked
+    (the question's words that the title does not hold), or the whole entry; never what the
+    conversation has said already, word for word."""
+    sentences = _SENTENCE.split(entry.body)
+    aspect = [group for group in question if not group & vocabulary(entry.title, language)]
+    chosen = sentences
+    if aspect:
+        fits = [covered(aspect, vocabulary(sentence, language)) for sentence in sentences]
+        ranked = sorted(
+            (i for i, share in enumerate(fits) if share > 0), key=lambda i: (-fits[i], i)
+        )
+        if ranked:
+            chosen = [sentences[i] for i in sorted(ranked[:ASPECT_SENTENCES])]
+    text = " ".join(chosen)
+    if not _repeats(text, said):
+        return text
+    unsaid = [s for s in chosen if not any(_verbatim(s) in before for before in said)]
+    if unsaid and not _repeats(" ".join(unsaid), said):
+        return " ".join(unsaid)
+    return f"{_AGAIN[language].format(title=entry.title)}: {chosen[0]}"
 
 
 class OfflineOpenAI(OpenAICompatibleServer):

@@ -88,8 +88,9 @@ class ContextEntry:
 class Prompt:
     question: str
     entries: tuple[ContextEntry, ...] = ()
-    # Earlier questions of the conversation, oldest first.
+    # Earlier questions of the conversation, oldest first, and the answers given to them.
     history: tuple[str, ...] = field(default_factory=tuple)
+    answers: tuple[str, ...] = field(default_factory=tuple)
 
 
 def message_text(message: dict[str, Any]) -> str:
@@ -113,7 +114,10 @@ def read_prompt(messages: list[dict[str, Any]]) -> Prompt:
     history = tuple(
         match.group(1) for text in users[:-1] if (match := _QUESTION.search(text)) is not None
     )
-    return Prompt(question=question, entries=entries, history=history)
+    answers = tuple(
+        message_text(m) for m in messages if isinstance(m, dict) and m.get("role") == "assistant"
+    )
+    return Prompt(question=question, entries=entries, history=history, answers=answers)
 
 
 class OpenAICompatibleServer:

@@ -96,6 +96,39 @@ def test_a_follow_up_carries_the_conversation_into_retrieval_and_prompt(
     assert other.session_id != first.session_id
 
 
+def test_a_new_subject_in_a_conversation_is_retrieved_on_its_own(
+    aws: Aws, openai_server: ScriptedOpenAI, lambda_context: Context
+) -> None:
+    """ "O que é LCI?" after a question on BDRs found BDR entries, never the LCI one; the same
+    for CDB and day trade: each is judged on its own, and says so."""
+    run("O que é BDR e como é tributado?", "S-switch", lambda_context)
+    for question, entry in (
+        ("O que é LCI?", "lci-lca"),
+        ("O que é CDB?", "cdb"),
+        ("O que é day trade?", "day-trade"),
+    ):
+        _, retrieval, _ = run(question, "S-switch", lambda_context)
+        found = [hit["id"] for hit in retrieval["entries"]]
+        assert entry in found and not {"bdrs", "ir-bdrs"} & set(found), (question, found)
+        assert (retrieval["decision"], retrieval["follows"]) == ("standalone", [])
+        assert len(retrieval["turns"]) >= 1  # the prompt still has the conversation
+
+
+def test_a_follow_up_records_the_turn_it_follows(
+    aws: Aws, openai_server: ScriptedOpenAI, lambda_context: Context, telemetry: Telemetry
+) -> None:
+    first, _, _ = run("O que é uma LCI?", "S-follows", lambda_context)
+    off, _, _ = run("Qual o melhor time de futebol?", "S-follows", lambda_context)
+    telemetry = telemetry.read().fresh()
+    _, retrieval, _ = run("E eu pago imposto nela?", "S-follows", lambda_context)
+    assert retrieval["decision"] == "follow_up"
+    assert retrieval["follows"] == [first.question_id]  # not the question off the domain
+    assert retrieval["turns"] == [first.question_id, off.question_id]
+    assert {"lci-lca", "isencoes-ir"} & {hit["id"] for hit in retrieval["entries"]}
+    logged = telemetry.read().log("Context retrieved")
+    assert (logged["decision"], logged["follows"]) == ("follow_up", 1)
+
+
 def test_the_conversation_s_token_budget_counts_questions_and_answers(
     aws: Aws,
     openai_server: ScriptedOpenAI,

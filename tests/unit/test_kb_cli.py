@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -38,12 +39,30 @@ def test_search_ranks_with_scores_and_marks_what_goes_into_the_prompt() -> None:
         env={"COLUMNS": "250"},
     )
     assert result.exit_code == 0, result.output
-    rows = [line for line in result.output.splitlines() if line.startswith("│ ")]
+    rows = [line for line in result.output.splitlines() if re.match(r"│ \d+ ", line)]
     kept = [row.split("│")[2].strip() for row in rows if "│ yes " in row]
     assert "lci-lca" in kept, result.output
     assert len(rows) == 5 and len(kept) <= 3
+    assert "Decision: follow_up, supported by the earlier questions 'O que é uma LCI?'" in (
+        result.output
+    )
     nothing = runner.invoke(app, ["kb", "search", "Quem escreveu Hamlet?"])
     assert "the assistant would say it does not know" in nothing.output
+    assert "Decision: standalone" in nothing.output
+
+
+def test_search_shows_a_new_subject_judged_on_its_own() -> None:
+    """After a question on BDRs, "O que é LCI?" is about LCI: the conversation stays out."""
+    result = runner.invoke(
+        app,
+        ["kb", "search", "O que é LCI?", "--after", "O que é BDR e como é tributado?"],
+        env={"COLUMNS": "250"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "Decision: standalone" in result.output
+    rows = [line for line in result.output.splitlines() if re.match(r"│ \d+ ", line)]
+    assert rows[0].split("│")[2].strip() == "lci-lca", result.output
+    assert not any(row.split("│")[2].strip() in ("bdrs", "ir-bdrs") for row in rows)
 
 
 def test_an_invalid_file_is_named_with_its_field(tmp_path: Path) -> None:

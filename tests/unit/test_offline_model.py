@@ -61,11 +61,15 @@ def test_an_empty_context_gets_a_plain_i_do_not_know(client: LLMClient) -> None:
 
 
 def test_the_conversation_decides_what_a_follow_up_is_about(client: LLMClient) -> None:
+    """The follow-up is about the LCI, and asks about its tax: the LCI entry's sentence on tax,
+    not the whole entry again nor the entry on stocks' tax."""
     history = [Turn("O que é uma LCI?", "A LCI é um título isento [1].")]
     follow_up = "E eu pago imposto nela?"
     with_history = ask(client, follow_up, "pt", ["ir-acoes", "lci-lca"], history)
     without = ask(client, follow_up, "pt", ["ir-acoes", "lci-lca"])
-    assert with_history.content.startswith(get_knowledge_base().get("lci-lca").pt.body)
+    lci = get_knowledge_base().get("lci-lca").pt.body
+    answer = with_history.content.split(" [2]")[0]
+    assert answer in lci and "isento de imposto de renda" in answer and answer != lci
     assert without.content.startswith(get_knowledge_base().get("ir-acoes").pt.body)
 
 
