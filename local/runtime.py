@@ -36,7 +36,7 @@ from core import reset
 from core.observability import logger as service_logger
 from handlers import HANDLERS, Resource, timeout_of
 from local import iam
-from local.atomic_writes import make_dynamodb_writes_atomic
+from local.atomic_writes import make_dynamodb_atomic
 from local.functions import ACCOUNT, DEFAULT_REGION, FUNCTIONS
 from local.lambda_gateway import Function, LambdaGateway
 from local.logs import TerminalFormatter, use_per_thread_keys
@@ -173,7 +173,7 @@ class EmbeddedRuntime:
             )
             for name, path in FUNCTIONS.items()
         ]
-        make_dynamodb_writes_atomic()
+        make_dynamodb_atomic()
         app = DomainDispatcherApplication(create_backend_app)
         self.gateway = LambdaGateway(app, functions, region=self.region, account=ACCOUNT)
         self._server = make_server(

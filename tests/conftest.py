@@ -14,7 +14,7 @@ import pytest
 from core import reset
 from core.models import Completion, QuestionStatus
 from core.observability import metrics
-from local.atomic_writes import make_dynamodb_writes_atomic
+from local.atomic_writes import make_dynamodb_atomic
 from local.lambda_gateway import LambdaContext
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -176,7 +176,7 @@ def telemetry(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixtu
 
 
 @pytest.fixture(autouse=True, scope="session")
-def atomic_dynamodb_writes() -> None:
-    """moto's writes made atomic, as DynamoDB's are (and as the embedded runtime makes them):
+def atomic_dynamodb() -> None:
+    """moto's requests made atomic, as DynamoDB's are (and as the embedded runtime makes them):
     the tests of races (one user's hits on the rate limit, overlapping task runs) need it."""
-    make_dynamodb_writes_atomic()
+    make_dynamodb_atomic()

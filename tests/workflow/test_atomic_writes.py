@@ -1,8 +1,13 @@
-"""The embedded runtime's DynamoDB checks a condition and writes in one step, as the service does.
+"""The embedded runtime's DynamoDB makes each request in one step, as the service does.
 
-A child process widens moto's race on purpose (each item read before a write waits 50 ms), starts
-the runtime as ``toro dev`` does, and sends eight conditional puts of one new item at once
-through its endpoint: exactly one may succeed. Without the runtime's lock all eight did.
+A child process widens one of moto's races on purpose, starts the runtime as ``toro dev`` does,
+and sends requests at once through its endpoint:
+
+- eight conditional puts of one new item, each item read before a write waiting 50 ms: exactly
+  one may succeed. Without the runtime's lock all eight did.
+- a read of a question while its answer is stored, the update paused after its first attribute
+  (the status): the read sees the question before the update or after it, never half of it.
+  Without a lock around reads too, it saw "answered" with neither sources nor ``from_cache``.
 """
 
 from __future__ import annotations
@@ -57,9 +62,65 @@ RACE = textwrap.dedent(
 )
 
 
-def test_one_of_eight_racing_conditional_writes_succeeds() -> None:
+TORN_READ = textwrap.dedent(
+    """
+    import threading
+
+    from moto.dynamodb.parsing.executors import SetExecutor
+
+    halfway, read = threading.Event(), threading.Event()
+    set_one = SetExecutor.set.__func__
+
+    def paused_set(cls, **arguments):
+        set_one(cls, **arguments)
+        status = getattr(arguments["item_part_to_modify_with_set"].get("status"), "value", None)
+        if status == "answered" and not halfway.is_set():
+            halfway.set()
+            # Give a read the time to come in between (it cannot, if requests are atomic).
+            read.wait(timeout=2)
+
+    SetExecutor.set = classmethod(paused_set)
+
+    from core.models import Question, QuestionStatus, Source
+    from core.repository import QuestionRepository
+    from local.runtime import EmbeddedRuntime
+
+    runtime = EmbeddedRuntime(port=0)
+    runtime.start()
+    try:
+        repository = QuestionRepository()
+        question = repository.create(Question(user_id="ana", session_id="s1", text="O que é CDI?"))
+        repository.transition("ana", question.question_id, QuestionStatus.PROCESSING)
+        seen = []
+
+        def reader():
+            halfway.wait(timeout=30)
+            seen.append(QuestionRepository().get("ana", question.question_id))
+            read.set()
+
+        reading = threading.Thread(target=reader)
+        reading.start()
+        repository.transition(
+            "ana",
+            question.question_id,
+            QuestionStatus.ANSWERED,
+            answer="O CDI é uma taxa [1].",
+            sources=[Source(id="cdi", title="CDI").model_dump()],
+            grounded=True,
+            from_cache=True,
+        )
+        reading.join(timeout=30)
+        answer = seen[0]
+        print(answer.status.value, answer.grounded, answer.from_cache, len(answer.sources))
+    finally:
+        runtime.stop()
+    """
+)
+
+
+def _run(script: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-c", RACE],
+        [sys.executable, "-c", script],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -67,4 +128,12 @@ def test_one_of_eight_racing_conditional_writes_succeeds() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip().splitlines()[-1] == "1"
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_one_of_eight_racing_conditional_writes_succeeds() -> None:
+    assert _run(RACE) == "1"
+
+
+def test_a_question_read_while_its_answer_is_stored_is_seen_whole() -> None:
+    assert _run(TORN_READ) == "answered True True 1"
