@@ -1,6 +1,6 @@
 """Retrieval on its own, in this process: loading the knowledge base and building the index
 (once per process, at the Retrieve function's cold start), then one search per question of the
-evaluation set, follow-ups with their conversation.
+evaluation set, follow-ups and every turn of a conversation with the questions before them.
 
 Usage: python -m bench.retrieval [--rounds 5]
 """
@@ -14,7 +14,7 @@ import time
 from bench import percentile
 from core.knowledge import load
 from core.retrieval import BM25Retriever, Query, search
-from eval.run import load_cases
+from eval.run import load_cases, turns
 
 
 def main() -> None:
@@ -26,9 +26,14 @@ def main() -> None:
     loaded = time.perf_counter()
     retriever = BM25Retriever(knowledge_base)
     built = time.perf_counter()
-    queries = [
-        Query(case["question"], tuple(reversed(case.get("after", [])))) for case in load_cases()
-    ]
+    queries = []
+    for case in load_cases():
+        asked = [*case.get("after", []), *(turn["question"] for turn in turns(case))]
+        queries += [
+            Query(question, tuple(reversed(asked[:position])))
+            for position, question in enumerate(asked)
+            if position >= len(case.get("after", []))
+        ]
     timings: list[float] = []
     for _ in range(args.rounds):
         for query in queries:

@@ -35,10 +35,15 @@ from core.repository import QuestionRepository
 from core.settings import get_settings
 from core.text import (
     Language,
+    Term,
+    before_pointing,
+    compounds,
     content_words,
     continues,
     covered,
     detect_language,
+    fold,
+    holds_compound,
     names,
     points_back,
     stems,
@@ -67,6 +72,9 @@ FALLBACK_COVERAGE = 1.0
 # in how many titles a word may be and still name one ("renda" is in a dozen: it names none).
 NAMING_LIMIT = 3
 COMMON_TITLES = 3
+# A keyword of two words or more names its entry when one of its words is in at most this share
+# of the entries ("split": one; "imposto": most).
+RARE_SHARE = 0.15
 
 Decision = Literal["standalone", "follow_up"]
 
@@ -115,6 +123,10 @@ class BM25Retriever:
             language: [entry.text(language).title for entry in knowledge_base]
             for language in LANGUAGES
         }
+        self._keywords = {
+            language: [entry.text(language).keywords for entry in knowledge_base]
+            for language in LANGUAGES
+        }
         self._common = {
             language: frozenset(
                 word
@@ -127,7 +139,20 @@ class BM25Retriever:
         }
         self._indexes: dict[Language, bm25s.BM25] = {}
         self._vocabularies: dict[Language, list[frozenset[str]]] = {}
+        self._rare: dict[Language, frozenset[frozenset[str]]] = {}
+        self._folded = {
+            language: [fold(entry.document(language)) for entry in knowledge_base]
+            for language in LANGUAGES
+        }
         for language in LANGUAGES:
+            in_entries = Counter(
+                group
+                for entry in knowledge_base
+                for group in set(words(entry.document(language), language))
+            )
+            self._rare[language] = frozenset(
+                group for group, count in in_entries.items() if count <= RARE_SHARE * len(self._ids)
+            )
             documents = [stems(entry.document(language), language) for entry in knowledge_base]
             self._vocabularies[language] = [vocabulary(document) for document in documents]
             self._indexes[language] = bm25s.BM25()
@@ -150,9 +175,10 @@ class BM25Retriever:
         # A follow-up is judged with the conversation's words too: "do I pay tax on it?" after
         # "what is an LCI?" is covered by an entry on LCI and tax.
         judged = question + support
+        terms = compounds(query.text) if language == "pt" else []
         ranked = sorted(range(len(self._ids)), key=lambda i: -scores[i])[:limit]
         return [
-            Hit(self._ids[i], round(scores[i], 4), self._coverage(judged, language, i))
+            Hit(self._ids[i], round(scores[i], 4), self._coverage(judged, terms, language, i))
             for i in ranked
             if scores[i] > 0
         ]
@@ -162,14 +188,32 @@ class BM25Retriever:
         nothing on its own, or names the subject of none of the entries it finds on its own:
         "E quanto rende?" finds the RendA+ entry by a shared stem but does not name it; "E juros
         compostos?" names its entry."""
-        if points_back(text) or not content_words(text):
+        if not content_words(text):
             return True
         language = detect_language(text)
+        if points_back(text):
+            # It points back, unless at what it names before ("Going back to dividends, are
+            # they taxed?"); "Ele cobre o Tesouro Direto?" points back at the conversation.
+            lead = before_pointing(text)
+            return not content_words(lead) or not self._names(lead, language)
         found = relevant(self.rank(Query(text, language=language), NAMING_LIMIT))
         if not found:  # off the domain, unless it continues ("E a Vale?")
             return continues(text)
-        titles = [self._titles[language][self._ids.index(hit.entry_id)] for hit in found]
-        return not names(text, titles, language, self._common[language])
+        return not self._names(text, language, found)
+
+    def _names(self, text: str, language: Language, found: list[Hit] | None = None) -> bool:
+        """Whether ``text`` names one of the entries it finds on its own."""
+        if found is None:
+            found = relevant(self.rank(Query(text, language=language), NAMING_LIMIT))
+        places = [self._ids.index(hit.entry_id) for hit in found]
+        return names(
+            text,
+            [self._titles[language][place] for place in places],
+            language,
+            self._common[language],
+            phrases=[phrase for place in places for phrase in self._keywords[language][place]],
+            rare=self._rare[language],
+        )
 
     def _scores(self, groups: list[frozenset[str]], language: Language) -> list[float]:
         if not groups:
@@ -177,8 +221,24 @@ class BM25Retriever:
         tokens = [stem for group in groups for stem in sorted(group)]
         return [float(score) for score in self._indexes[language].get_scores(tokens)]
 
-    def _coverage(self, groups: list[frozenset[str]], language: Language, index: int) -> float:
-        return round(covered(groups, self._vocabularies[language][index]), 4)
+    def _coverage(
+        self,
+        groups: list[frozenset[str]],
+        terms: list[Term],
+        language: Language,
+        index: int,
+    ) -> float:
+        """The share of ``groups`` the entry holds; the second word of a term ("vida" in "seguro
+        de vida") counts only if the entry has the term itself."""
+        vocabulary = self._vocabularies[language][index]
+        share = covered(groups, vocabulary)
+        split = sum(
+            1
+            for term in terms
+            if {term[0], term[1]} <= vocabulary
+            and not holds_compound(self._folded[language][index], term)
+        )
+        return round(max(share - split / len(groups), 0.0) if groups else share, 4)
 
 
 def relevant(hits: list[Hit]) -> list[Hit]:

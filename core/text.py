@@ -12,6 +12,7 @@ import threading
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
+from os.path import commonprefix
 from typing import Any, Literal
 
 Language = Literal["pt", "en"]
@@ -131,9 +132,45 @@ def stems(text: str, language: Language | None = None) -> list[str]:
     return [stem for group in words(text, language) for stem in sorted(group)]
 
 
+_COMPOUND = re.compile(r"\b(?=([a-z0-9]+) d(?:e|o|a|os|as) ([a-z0-9]+)\b)")
+
+
+Term = tuple[str, str, str]  # the stems of "X de Y", and X as written
+
+
+def compounds(text: str) -> list[Term]:
+    """A Portuguese text's "X de Y" terms of two content words: "seguro de vida", "imposto de
+    renda". Such a term is one thing: "seguro de vida" is not "aplicações seguras" and "custo
+    de vida" in one text."""
+    found = []
+    for first, second in _COMPOUND.findall(fold(text)):
+        if content_words(first) and content_words(second):
+            found.append((min(_stems_of(first, "pt")), min(_stems_of(second, "pt")), first))
+    return found
+
+
+def holds_compound(folded: str, term: Term) -> bool:
+    """Whether a folded text has the term, or its first word as written: "desdobramento de
+    ações" is in a text on "desdobramento" and "ações"; "seguro de vida" is not in one with
+    "seguras" and "vida"."""
+    first, second, written = map(re.escape, term)
+    return (
+        re.search(rf"\b{written}\b", folded) is not None
+        or re.search(rf"\b{first}\w* d(?:e|o|a|os|as) {second}", folded) is not None
+    )
+
+
 def points_back(text: str) -> bool:
     """Whether a question points back at something said earlier ("nela", "it", "esse")."""
     return any(word in _REFERRING for word in re.findall(r"[a-z']+", fold(text)))
+
+
+def before_pointing(text: str) -> str:
+    """The words of a question before the first that points back: what it may point at within
+    itself ("Going back to dividends, are they taxed?")."""
+    words_seen = re.findall(r"[a-z0-9']+", fold(text))
+    ends = [i for i, word in enumerate(words_seen) if word in _REFERRING]
+    return " ".join(words_seen[: ends[0]] if ends else words_seen)
 
 
 def continues(text: str) -> bool:
@@ -155,18 +192,38 @@ def names(
     titles: Sequence[str],
     language: Language,
     common: frozenset[frozenset[str]] = frozenset(),
+    *,
+    share: float = NAMING_SHARE,
+    phrases: Sequence[str] = (),
+    rare: frozenset[frozenset[str]] = frozenset(),
 ) -> bool:
-    """Whether ``question`` names what an entry is about: it holds at least NAMING_SHARE of the
+    """Whether ``question`` names what an entry is about: it holds at least ``share`` of the
     words of one of ``titles``, a gloss in brackets aside ("FGC (Fundo Garantidor de Créditos)"
-    is named by "FGC"), and at least one of them is not ``common`` to many titles ("renda")."""
-    held = vocabulary(question, language)
-    for title in titles:
-        found = list(set(words(_GLOSS.sub(" ", title), language)))
-        if covered(found, held) >= NAMING_SHARE and any(
-            group & held for group in found if group not in common
-        ):
-            return True
-    return False
+    is named by "FGC"), and at least one word it holds is not ``common`` to many titles
+    ("renda"); or it holds every word of one of ``phrases`` of two words or more (an entry's
+    keywords), one of them ``rare`` in the knowledge base ("stock split", not "pagar imposto").
+    A word is held when it and a word of the question begin alike, over more than PREFIX_MIN
+    characters or the whole of the shorter ("transfiro" and "transferir")."""
+    asked = [stem for group in words(question, language) for stem in group]
+
+    def holds(group: frozenset[str]) -> bool:
+        return any(_alike(stem, other) for stem in group for other in asked)
+
+    def title_named(found: set[frozenset[str]]) -> bool:
+        kept = [group for group in found if holds(group)]
+        return len(kept) >= share * len(found) and any(group not in common for group in kept)
+
+    def phrase_named(found: list[frozenset[str]]) -> bool:
+        return all(map(holds, found)) and any(group in rare for group in found)
+
+    return any(title_named(title_words(title, language)) for title in titles) or any(
+        phrase_named(found) for phrase in phrases if len(found := words(phrase, language)) >= 2
+    )
+
+
+def _alike(one: str, other: str) -> bool:
+    shared = len(commonprefix([one, other]))  # noqa: RUF071 - words, not paths
+    return shared == min(len(one), len(other)) or shared > PREFIX_MIN
 
 
 def title_words(title: str, language: Language) -> set[frozenset[str]]:

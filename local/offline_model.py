@@ -19,6 +19,7 @@ from typing import Any
 
 from core.text import (
     Language,
+    before_pointing,
     content_words,
     continues,
     count_tokens,
@@ -75,7 +76,14 @@ _UNKNOWN_AGAIN = {
     ),
 }
 _AGAIN = {"pt": "Retomando {title}", "en": "Back to {title}"}
+_SAID = {
+    "pt": "Isso está nas respostas acima sobre {title}; pergunte de outro jeito se faltou algo.",
+    "en": "That is in the answers above on {title}; ask another way if something is missing.",
+}
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý0-9'\"(])")
+# An entry that holds this share of what is asked answers it; among those, the one whose title
+# the question names, then the first (the context comes ranked by relevance).
+ADEQUATE = 0.6
 # At most this many sentences answer an aspect of an entry.
 ASPECT_SENTENCES = 2
 
@@ -88,9 +96,12 @@ def compose(prompt: Prompt) -> tuple[str, Language]:
         return _decline(language, said), language
     question = words(prompt.question, language)
     titles = [entry.title for entry in prompt.entries]
+    lead = before_pointing(prompt.question)
     follows = bool(prompt.history) and (
-        points_back(prompt.question)
-        or not content_words(prompt.question)
+        not content_words(prompt.question)
+        # It points back, unless at what it names before ("Going back to dividends, are they
+        # taxed?").
+        or (points_back(prompt.question) and not names(lead, titles, language))
         or (continues(prompt.question) and not names(prompt.question, titles, language))
     )
     subject = _subject(prompt, language) if follows else []
@@ -102,11 +113,10 @@ def compose(prompt: Prompt) -> tuple[str, Language]:
         return (
             # A follow-up is answered on the subject it refers to.
             covered(subject, known),
-            covered(judged, known),
+            covered(judged, known) >= ADEQUATE,
             # An entry about it, not one that mentions it, when they cover it alike: the one
             # whose title the question names ("BDRs", not "Imposto de renda nos BDRs").
-            float(names(prompt.question, [entry.title], language)),
-            covered(judged, vocabulary(entry.title, language)),
+            float(names(prompt.question, [entry.title], language, share=1.0)),
             -position,
         )
 
@@ -165,9 +175,14 @@ def _body(
     if not _repeats(text, said):
         return text
     unsaid = [s for s in chosen if not any(_verbatim(s) in before for before in said)]
-    if unsaid and not _repeats(" ".join(unsaid), said):
-        return " ".join(unsaid)
-    return f"{_AGAIN[language].format(title=entry.title)}: {chosen[0]}"
+    for candidate in (
+        " ".join(unsaid),
+        f"{_AGAIN[language].format(title=entry.title)}: {chosen[0]}",
+        _SAID[language].format(title=entry.title),
+    ):
+        if candidate and not _repeats(candidate, said):
+            return candidate
+    return _SAID[language].format(title=entry.title)
 
 
 class OfflineOpenAI(OpenAICompatibleServer):

@@ -78,3 +78,67 @@ def test_instructions_in_the_question_are_not_followed(client: LLMClient) -> Non
     reply = ask(client, attack, "en", ["cdb"])
     assert "50% a month" not in reply.content
     assert "You are Toro Assistant" not in reply.content
+
+
+def test_a_later_turn_gets_the_aspect_asked_never_an_earlier_answer_again(
+    client: LLMClient,
+) -> None:
+    """After the whole CDB entry, "E quanto rende?" gets the CDB's sentence on its yield, not
+    the entry again, and says it comes back to the CDB (the sentence was in the first answer);
+    asked once more, it points at the answers above rather than say one of them again."""
+    cdb = get_knowledge_base().get("cdb").pt.body
+    first = ask(client, "O que é CDB?", "pt", ["cdb"]).content
+    assert first.startswith(f"{cdb} [1]")
+    history = [Turn("O que é CDB?", first)]
+    answers = [first]
+    for _ in range(2):
+        reply = ask(client, "E quanto rende?", "pt", ["cdb"], history).content
+        text = reply.split(" [1]")[0]
+        assert all(text not in before for before in answers), (text, answers)
+        answers.append(reply)
+        history.append(Turn("E quanto rende?", reply))
+    aspect = answers[1].split(" [1]")[0]
+    assert aspect.startswith("Retomando CDB") and "O rendimento paga" in aspect
+    assert len(aspect) < len(cdb)
+    assert answers[2].startswith("Isso está nas respostas acima sobre CDB")
+
+
+def test_the_same_prompt_gets_the_same_answer(client: LLMClient) -> None:
+    history = [Turn("O que é CDB?", "O CDB é um título emitido por bancos [1].")]
+    answers = {
+        ask(client, "E quanto rende?", "pt", ["cdb", "cdi"], history).content for _ in range(3)
+    }
+    assert len(answers) == 1
+
+
+def test_a_second_i_do_not_know_in_a_conversation_is_said_otherwise(client: LLMClient) -> None:
+    first = ask(client, "Qual é a capital da França?", "pt", []).content
+    second = ask(
+        client, "Me conta uma piada", "pt", [], [Turn("Qual é a capital da França?", first)]
+    )
+    assert first.startswith("Não tenho essa informação")
+    assert second.content.startswith("Isso também não está na base de conhecimento")
+    assert "[" not in second.content
+
+
+def test_a_follow_up_after_a_question_off_the_domain_is_about_the_subject_before(
+    client: LLMClient,
+) -> None:
+    """ "Ele cobre ações?" after the FGC: the FGC's entry (which says what it does not cover),
+    not income tax on stocks; the football in between changes nothing."""
+    fgc = Turn("O que é o FGC?", "O FGC é uma garantia [1].")
+    football = Turn("Qual o melhor time de futebol?", "Não tenho essa informação.")
+    entries = ["ir-acoes", "fgc"]
+    with_football = ask(client, "Ele cobre ações?", "pt", entries, [fgc, football]).content
+    without = ask(client, "Ele cobre ações?", "pt", entries, [fgc]).content
+    assert with_football == without and "[2]" in without
+
+
+def test_a_new_subject_named_by_its_title_is_answered_on_it_not_on_the_conversation(
+    client: LLMClient,
+) -> None:
+    """ "What are BDRs?" names the BDR entry ("BDRs"), not the one on their tax, though both
+    hold the word; after a question on stocks it is still about BDRs."""
+    history = [Turn("What are stocks?", "A stock is a share of a company [1].")]
+    reply = ask(client, "What are BDRs?", "en", ["ir-bdrs", "bdrs"], history)
+    assert reply.content.split(" [")[1].startswith("2]")

@@ -273,3 +273,141 @@ def test_a_retriever_built_afresh_finds_every_paraphrase_s_entry_first() -> None
     fresh = BM25Retriever(get_knowledge_base())
     for question, entry_id in PARAPHRASES:
         assert ids(fresh, Query(question))[0] in entry_id.split("|"), question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # "time" (a team) met an English entry's "Brasília time" through the English stems.
+        "Qual o melhor time de futebol?",
+        "Qual o melhor time de futebol do Brasil?",
+        # "seguro de vida" met the emergency fund's "aplicações seguras" and "custo de vida".
+        "Qual o melhor seguro de vida?",
+    ],
+)
+def test_words_of_another_language_or_another_term_are_not_a_match(
+    retriever: Retriever, question: str
+) -> None:
+    assert ids(retriever, Query(question)) == []
+
+
+def test_a_question_is_searched_in_its_own_language_first(retriever: Retriever) -> None:
+    """The same words score in the index of the language asked in, and only there."""
+    english = retriever.rank(Query("time", language="en"), 3)
+    portuguese = retriever.rank(Query("time", language="pt"), 3)
+    assert "horario-de-negociacao" in [hit.entry_id for hit in english]
+    assert "horario-de-negociacao" not in [hit.entry_id for hit in portuguese]
+
+
+def test_the_other_language_answers_only_when_an_entry_holds_every_word(
+    retriever: Retriever,
+) -> None:
+    """The question "IOF redemption" has no Portuguese or English marker, so it is taken as
+    Portuguese and finds nothing there; both its words are in the English entry on the IOF."""
+    from core.retrieval import alone, relevant
+
+    assert detect_language("IOF redemption") == "pt"
+    assert relevant(retriever.rank(Query("IOF redemption", language="pt"), 3)) == []
+    assert [hit.entry_id for hit in alone(retriever, "IOF redemption", 3)][:1] == ["iof"]
+    # Two of its three words are in an English entry ("time", "Brasília"): no fallback.
+    assert alone(retriever, "Qual o melhor time de futebol do Brasil?", 3) == []
+
+
+CONVERSATIONS = [
+    # (earlier questions, oldest first; the question; the decision; an entry it must find;
+    # entries it must not find)
+    (["O que é BDR e como é tributado?"], "O que é LCI?", "standalone", "lci-lca", {"bdrs"}),
+    (["O que é CDB?", "O que é LCI?"], "O que é day trade?", "standalone", "day-trade", {"cdb"}),
+    (
+        ["O que é o Tesouro Selic?"],
+        "Como declaro ações no imposto de renda?",
+        None,
+        "declaracao-ir",
+        {"tesouro-selic", "poupanca"},
+    ),
+    (["O que são FIIs?"], "O que é o FGC?", "standalone", "fgc", {"fiis"}),
+    (["O que é a regra dos 72?"], "E juros compostos?", "standalone", "juros-compostos", set()),
+    (
+        ["O que é CDB?", "O que é LCI?"],
+        "Voltando ao CDB, quanto rende?",
+        "standalone",
+        "cdb",
+        set(),
+    ),
+    (["O que é CDB?"], "E quanto rende?", "follow_up", "cdb", set()),
+    # It names a subject of its own: a keyword of the FGC's, "banco quebrar".
+    (["O que é CDB?"], "E se o banco quebrar?", "standalone", "fgc", set()),
+    (["O que é uma LCI?"], "E eu pago imposto nela?", "follow_up", "isencoes-ir", set()),
+    (["What is day trading?"], "Quanto de imposto eu pago?", "follow_up", "ir-day-trade", set()),
+    (
+        ["What are dividends and JCP?", "What is a stock split?"],
+        "Going back to dividends, are they taxed?",
+        "standalone",
+        "dividendos-jcp",
+        set(),
+    ),
+]
+
+
+@pytest.mark.parametrize(("earlier", "question", "decision", "found", "absent"), CONVERSATIONS)
+def test_a_question_is_judged_on_its_own_and_leans_on_the_conversation_only_when_it_must(
+    retriever: Retriever,
+    earlier: list[str],
+    question: str,
+    decision: str | None,
+    found: str,
+    absent: set[str],
+) -> None:
+    result = search(retriever, Query(question, tuple(reversed(earlier))), 3)
+    hits = [hit.entry_id for hit in result.hits]
+    assert found in hits and not absent & set(hits), hits
+    if decision:
+        assert result.decision == decision
+    assert (result.decision == "standalone") == (result.follows == ())
+
+
+def test_a_follow_up_passes_over_a_question_off_the_domain_to_the_subject_before_it(
+    retriever: Retriever,
+) -> None:
+    history = ("Qual o melhor time de futebol?", "O que é CDB?")  # newest first
+    result = search(retriever, Query("E quanto rende?", history), 3)
+    assert (result.decision, result.follows) == ("follow_up", (1,))
+    assert "cdb" in {hit.entry_id for hit in result.hits}
+
+
+def test_a_follow_up_of_a_follow_up_carries_the_subject_it_followed() -> None:
+    """The question "E ela tem garantia?" after "E quanto rende?" after "O que é CDB?": the
+    subject is the chain of both earlier questions, and "ela" is the CDB."""
+    retriever = BM25Retriever(get_knowledge_base())
+    history = ("E quanto rende?", "O que é CDB?")
+    result = search(retriever, Query("E ela tem garantia?", history), 3)
+    assert (result.decision, result.follows) == ("follow_up", (0, 1))
+    assert result.hits[0].entry_id == "cdb"
+
+
+def test_what_points_back_and_what_names_a_subject() -> None:
+    from core.text import before_pointing, compounds, continues, names, points_back
+
+    assert points_back("E eu pago imposto nela?") and points_back("How are they taxed?")
+    assert not points_back("Como está a Selic?")  # "está" folds to "esta": not "this"
+    assert not points_back("Is there an ETF that tracks the Ibovespa?")  # a relative "that"
+    assert continues("E quanto rende?") and continues("And the tax?")
+    assert not continues("Existe ETF de Ibovespa?")
+    assert before_pointing("Going back to dividends, are they taxed?") == (
+        "going back to dividends are"
+    )
+    assert names("O que é o FGC?", ["FGC (Fundo Garantidor de Créditos)"], "pt")
+    assert names("E juros compostos?", ["Juros compostos"], "pt")
+    common = frozenset({frozenset({"rend"})})
+    assert not names("E quanto rende?", ["Tesouro RendA+ (renda na aposentadoria)"], "pt", common)
+    assert names("Como transfiro minha custódia?", ["Transferir investimentos"], "pt")
+    assert names(
+        "What is a stock split?",
+        [],
+        "en",
+        phrases=["stock split"],
+        rare=frozenset({frozenset({"split"})}),
+    )
+    assert not names("Quanto de imposto eu pago?", [], "pt", phrases=["preciso pagar imposto"])
+    assert compounds("Qual o melhor seguro de vida?") == [("segur", "vid", "seguro")]
+    assert compounds("What is life insurance?") == []
