@@ -17,6 +17,7 @@ def test_retrieval_is_a_state_whose_output_shows_entry_ids_and_scores(workflow: 
     assert retrieval["entries"][0]["id"] == "fgc"
     assert all(isinstance(entry["score"], float) for entry in retrieval["entries"])
     assert retrieval["kb_version"] == outcome.question.kb_version
+    assert (retrieval["decision"], retrieval["follows"]) == ("standalone", [])
     # Ids, never bodies: the state stays small.
     assert "Fundo Garantidor" not in str(outcome.state_output("Retrieve"))
     assert outcome.question.sources[0].id == "fgc"
@@ -29,6 +30,9 @@ def test_a_follow_up_is_answered_with_the_conversation(workflow: Workflow) -> No
     retrieval = follow_up.state_output("Retrieve")["retrieval"]
     assert retrieval["turns"] == [first.question.question_id]
     assert {"ir-renda-fixa", "cdb"} & {entry["id"] for entry in retrieval["entries"]}
+    # The state's output says it followed up, and on which question: what an operator reads.
+    assert retrieval["decision"] == "follow_up"
+    assert retrieval["follows"] == [first.question.question_id]
     [call] = workflow.openai.calls_for("And how is it taxed?")
     assert [m["role"] for m in call.messages] == ["system", "user", "assistant", "user"]
     assert follow_up.question.from_cache is False
