@@ -135,13 +135,15 @@ def test_retrieval_sits_between_validation_and_the_model_and_keeps_state_small(
     assert states["Validate"]["Next"] == "Retrieve"
     assert states["Retrieve"]["Next"] == "CallOpenAI"
     assert states["Retrieve"]["ResultPath"] == "$.retrieval"
-    # Ids, scores, version, language and turns: no entry bodies enter the state.
+    # Ids, scores, version, language, turns and the decision: no entry bodies enter the state.
     assert set(states["Retrieve"]["ResultSelector"]) == {
         "question_id.$",
         "kb_version.$",
         "language.$",
         "entries.$",
         "turns.$",
+        "decision.$",
+        "follows.$",
     }
     assert states["CallOpenAI"]["Parameters"]["Payload"]["retrieval.$"] == "$.retrieval"
 
